@@ -1,0 +1,1 @@
+"""Pure domain core: no I/O, no clock; `now` is always an argument."""

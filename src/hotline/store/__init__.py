@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 models, the tenant scope, migrations and repositories."""

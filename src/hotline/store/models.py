@@ -1,0 +1,348 @@
+"""Tables.  Each tenant-owned row carries ``tenant_id``; hotline-owned rows also carry
+``hotline_id``.  Those two columns are what :mod:`hotline.store.scope` filters on, in one
+place, for every ORM query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hotline.core.model import (
+    AfterHoursAction,
+    CallbackOrigin,
+    CallbackStatus,
+    Channel,
+    Direction,
+    EventType,
+    OverflowAction,
+    Role,
+    RoutingStrategy,
+)
+from hotline.store.types import BigId, JSONType, UTCDateTime, str_enum
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+def _tenant_fk() -> Mapped[int]:
+    return mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+def _hotline_fk() -> Mapped[int]:
+    return mapped_column(sa.ForeignKey("hotlines.id", ondelete="CASCADE"), index=True)
+
+
+class TenantOwned:
+    """Marker: rows visible only inside their tenant (see ``hotline.store.scope``)."""
+
+    tenant_id: Mapped[int]
+
+
+class HotlineOwned(TenantOwned):
+    """Marker: rows visible only to principals allowed on their hotline."""
+
+    hotline_id: Mapped[int]
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+
+
+class User(Base):
+    """Anyone who logs in.  Operators are users with role ``operator``."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    login: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    locale: Mapped[str] = mapped_column(sa.String(8), default="ru")
+    active: Mapped[bool] = mapped_column(default=True)
+    #: capacity per channel, e.g. {"call": 1, "chat": 3}
+    capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime]
+
+    hotline_links: Mapped[list[UserHotline]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    skill_links: Mapped[list[OperatorSkill]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class UserHotline(Base):
+    """Hotlines an operator serves, or the hotlines (site) a supervisor is limited to."""
+
+    __tablename__ = "user_hotlines"
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    hotline_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("hotlines.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class OperatorSkill(Base):
+    __tablename__ = "operator_skills"
+    __table_args__ = (sa.CheckConstraint("level BETWEEN 1 AND 10", name="level_range"),)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    level: Mapped[int]
+
+
+class ApiToken(Base):
+    """Bearer tokens and page sessions; only a SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "session" | "api"
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class Hotline(TenantOwned, Base):
+    __tablename__ = "hotlines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    language: Mapped[str] = mapped_column(sa.String(8), default="ru")
+    greeting_template: Mapped[str] = mapped_column(sa.String(500))
+    greeting_prompt: Mapped[str | None] = mapped_column(sa.String(500))
+    business_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after_hours_action: Mapped[AfterHoursAction] = mapped_column(
+        str_enum(AfterHoursAction, "after_hours_action")
+    )
+    after_hours_target: Mapped[str | None] = mapped_column(sa.String(64))
+    topic_required: Mapped[bool] = mapped_column(default=False)
+    recording_enabled: Mapped[bool] = mapped_column(default=True)
+    recording_retention_days: Mapped[int] = mapped_column(default=90)
+    created_at: Mapped[dt.datetime]
+
+    numbers: Mapped[list[HotlineNumber]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="HotlineNumber.id"
+    )
+
+
+class HotlineNumber(Base):
+    """A DID in E.164 form; unique across the installation so a call finds one hotline."""
+
+    __tablename__ = "hotline_numbers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hotline_id: Mapped[int] = _hotline_fk()
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+
+
+class Skill(TenantOwned, Base):
+    __tablename__ = "skills"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_skills_tenant_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    name: Mapped[str] = mapped_column(sa.String(64))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class Queue(HotlineOwned, Base):
+    __tablename__ = "queues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    priority: Mapped[int] = mapped_column(default=0)
+    strategy: Mapped[RoutingStrategy] = mapped_column(str_enum(RoutingStrategy, "strategy"))
+    skill_requirement: Mapped[str] = mapped_column(sa.String(500), default="")
+    service_level_target: Mapped[float]
+    service_level_seconds: Mapped[int]
+    short_abandon_seconds: Mapped[int]
+    wrap_up_seconds: Mapped[int]
+    callback_threshold_seconds: Mapped[int]
+    max_wait_seconds: Mapped[int | None]
+    overflow_action: Mapped[OverflowAction | None] = mapped_column(
+        str_enum(OverflowAction, "overflow_action")
+    )
+    overflow_target: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class Topic(HotlineOwned, Base):
+    """A disposition: ``kind`` is ``topic`` (what it was about) or ``outcome`` (how it ended)."""
+
+    __tablename__ = "topics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: marks outcomes that count as a lead or a sale in conversion reports
+    counts_as: Mapped[str | None] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Script(HotlineOwned, Base):
+    """A branching operator script; ``steps`` is validated data (see the API schema)."""
+
+    __tablename__ = "scripts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    start_step: Mapped[str] = mapped_column(sa.String(64))
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class KbArticle(HotlineOwned, Base):
+    __tablename__ = "kb_articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime]
+
+
+class Contact(TenantOwned, Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    phones: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    emails: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    vip: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+
+
+class Interaction(HotlineOwned, Base):
+    __tablename__ = "interactions"
+    __table_args__ = (sa.Index("ix_interactions_hotline_started", "hotline_id", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    queue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("queues.id", ondelete="SET NULL"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, "direction"))
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    operator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str | None] = mapped_column(sa.String(200))
+    caller: Mapped[str | None] = mapped_column(sa.String(64))
+    callee: Mapped[str | None] = mapped_column(sa.String(64))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
+    outcome_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("topics.id", ondelete="SET NULL")
+    )
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+    events: Mapped[list[InteractionEventRow]] = relationship(
+        lazy="raise", order_by="InteractionEventRow.seq"
+    )
+
+
+class InteractionEventRow(TenantOwned, Base):
+    """The append-only log.  An UPDATE trigger (see the migration) refuses edits."""
+
+    __tablename__ = "interaction_events"
+    __table_args__ = (sa.UniqueConstraint("interaction_id", "seq", name="uq_events_seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    interaction_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("interactions.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int]
+    type: Mapped[EventType] = mapped_column(str_enum(EventType, "event_type"))
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Callback(HotlineOwned, Base):
+    """A promise to call back; ``queued_at`` is the caller's original place in line."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    queue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("queues.id", ondelete="SET NULL"))
+    interaction_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("interactions.id", ondelete="SET NULL")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    number: Mapped[str] = mapped_column(sa.String(64))
+    origin: Mapped[CallbackOrigin] = mapped_column(str_enum(CallbackOrigin, "callback_origin"))
+    status: Mapped[CallbackStatus] = mapped_column(
+        str_enum(CallbackStatus, "callback_status"), index=True
+    )
+    requested_at: Mapped[dt.datetime]
+    queued_at: Mapped[dt.datetime]
+    not_before: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    completed_at: Mapped[dt.datetime | None]
+
+
+class Recording(HotlineOwned, Base):
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    interaction_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("interactions.id", ondelete="SET NULL"), index=True
+    )
+    path: Mapped[str] = mapped_column(sa.String(500))
+    started_at: Mapped[dt.datetime]
+    duration_seconds: Mapped[float]
+    channels: Mapped[int] = mapped_column(default=2)
+    size_bytes: Mapped[int]
+    retain_until: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    """Who changed what; admins see all, supervisors their tenant's (filtered by scope)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime]
+    action: Mapped[str] = mapped_column(sa.String(32))
+    entity: Mapped[str] = mapped_column(sa.String(64))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
