@@ -35,7 +35,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+    type_annotation_map = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+    }
 
 
 def _tenant_fk() -> Mapped[int]:
@@ -114,6 +118,8 @@ class OperatorSkill(Base):
         sa.ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     level: Mapped[int]
+
+    skill: Mapped[Skill] = relationship(lazy="selectin")
 
 
 class ApiToken(Base):
@@ -225,7 +231,7 @@ class KbArticle(HotlineOwned, Base):
     title: Mapped[str] = mapped_column(sa.String(300))
     body: Mapped[str] = mapped_column(sa.Text)
     language: Mapped[str] = mapped_column(sa.String(8))
-    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(default=list)
     updated_at: Mapped[dt.datetime]
 
 
@@ -234,8 +240,8 @@ class Contact(TenantOwned, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = _tenant_fk()
     name: Mapped[str] = mapped_column(sa.String(200), default="")
-    phones: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    emails: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    phones: Mapped[list[str]] = mapped_column(default=list)
+    emails: Mapped[list[str]] = mapped_column(default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     external_id: Mapped[str | None] = mapped_column(sa.String(200))
     notes: Mapped[str] = mapped_column(sa.Text, default="")

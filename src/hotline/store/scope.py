@@ -33,30 +33,42 @@ def principal_of(session: Session) -> Principal | None:
     return value if isinstance(value, Principal) else None
 
 
+def _mapped_subclasses(marker: type) -> list[type[m.Base]]:
+    return [
+        mapper.class_ for mapper in m.Base.registry.mappers if issubclass(mapper.class_, marker)
+    ]
+
+
+# Criteria are attached per mapped class (not to the marker mixins, which have no columns).
+_TENANT_OWNED = _mapped_subclasses(m.TenantOwned)
+_HOTLINE_OWNED = _mapped_subclasses(m.HotlineOwned)
+
+
 def _criteria(p: Principal) -> list[Any]:
+    """Rules 1 and 2 of ``hotline.core.access`` as loader criteria for one principal."""
     if p.is_admin:
         return []
     tid = p.tenant_id
     opts: list[Any] = [
-        with_loader_criteria(m.TenantOwned, lambda cls: cls.tenant_id == tid, include_aliases=True),
-        with_loader_criteria(m.Tenant, lambda cls: cls.id == tid, include_aliases=True),
+        with_loader_criteria(cls, lambda c: c.tenant_id == tid, include_aliases=True)
+        for cls in _TENANT_OWNED
     ]
+    opts.append(with_loader_criteria(m.Tenant, lambda c: c.id == tid, include_aliases=True))
     if p.role is Role.OPERATOR:
         uid = p.user_id
-        opts.append(with_loader_criteria(m.User, lambda cls: cls.id == uid, include_aliases=True))
+        opts.append(with_loader_criteria(m.User, lambda c: c.id == uid, include_aliases=True))
     else:
         opts.append(
-            with_loader_criteria(m.User, lambda cls: cls.tenant_id == tid, include_aliases=True)
+            with_loader_criteria(m.User, lambda c: c.tenant_id == tid, include_aliases=True)
         )
     if p.hotline_ids is not None:
         ids = sorted(p.hotline_ids)
-        opts.append(
-            with_loader_criteria(
-                m.HotlineOwned, lambda cls: cls.hotline_id.in_(ids), include_aliases=True
-            )
+        opts.extend(
+            with_loader_criteria(cls, lambda c: c.hotline_id.in_(ids), include_aliases=True)
+            for cls in _HOTLINE_OWNED
         )
         opts.append(
-            with_loader_criteria(m.Hotline, lambda cls: cls.id.in_(ids), include_aliases=True)
+            with_loader_criteria(m.Hotline, lambda c: c.id.in_(ids), include_aliases=True)
         )
     return opts
 

@@ -1,0 +1,367 @@
+"""The ``hotline`` command (Typer + Rich).
+
+Glue only: each command turns options into :class:`~hotline.settings.Settings`, calls one
+function that does the work (:func:`hotline.app.run`, :func:`hotline.demo.seed_demo`,
+:func:`hotline.users.create_user`, :mod:`hotline.store.migrate`) and prints the answer.
+
+Contracts (DESIGN.md §4):
+
+* a command that computes something takes ``--json`` and then prints exactly one JSON
+  document on stdout and nothing else there; people-facing messages go to stderr;
+* a user's mistake (bad option, unknown tenant, taken login…) prints one ``error:`` line on
+  stderr and exits with status 2, like a usage error — never a traceback;
+* ``--data``/``--http``/``--sip``/``--database-url`` override the ``HOTLINE_*`` environment
+  only when given, so the environment stays the one source of defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from alembic.util.exc import CommandError
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from hotline import __version__
+from hotline.core.model import Role
+from hotline.demo import USERS as DEMO_USERS
+from hotline.demo import DemoError, seed_demo
+from hotline.security import random_password
+from hotline.settings import Settings
+from hotline.store import migrate as migrations
+from hotline.store.db import Database
+from hotline.users import UserError, create_user, validate_password
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="hotline",
+    help="Hotline: an open-source contact center (hotlines, IVR, routing, KPIs, WFM).",
+    no_args_is_help=True,
+    add_completion=False,
+    # Locals may hold passwords; a crash report must never print them.
+    pretty_exceptions_show_locals=False,
+)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+# The options shared by the commands that open the database or serve.  They default to
+# None so that Settings (the HOTLINE_* environment) supplies the real defaults.
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Data directory: SQLite file and media (env HOTLINE_DATA_DIR)."),
+]
+HttpOpt = Annotated[
+    str | None, typer.Option("--http", help="Web UI and API, HOST:PORT (env HOTLINE_HTTP).")
+]
+SipOpt = Annotated[
+    str | None, typer.Option("--sip", help="SIP over UDP and TCP, HOST:PORT (env HOTLINE_SIP).")
+]
+DatabaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL, e.g. postgresql+asyncpg://… (env HOTLINE_DATABASE_URL); "
+        "default: SQLite under the data directory.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+_OPTION_OF_FIELD = {
+    "data_dir": "--data",
+    "http": "--http",
+    "sip": "--sip",
+    "database_url": "--database-url",
+}
+
+
+def _stderr() -> Console:
+    # Built per call so that test runners that swap sys.stderr see the output.
+    return Console(stderr=True)
+
+
+def _fail(message: str) -> NoReturn:
+    """Report a user's mistake on stderr and exit with status 2 (as click does for usage)."""
+    _stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    typer.echo(json.dumps(document, ensure_ascii=False))
+
+
+def _settings(
+    *,
+    data: Path | None = None,
+    http: str | None = None,
+    sip: str | None = None,
+    database_url: str | None = None,
+    create_data_dir: bool = True,
+) -> Settings:
+    """Settings from the environment, overridden by the options actually given."""
+    given = {"data_dir": data, "http": http, "sip": sip, "database_url": database_url}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_OPTION_OF_FIELD.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'settings'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        _fail(problems)
+    if create_data_dir or settings.database_url is None:
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"--data {settings.data_dir}: cannot create the directory ({exc.strerror})")
+    return settings
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported as such below
+        return "<invalid URL>"
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work(db)`` in a fresh event loop; database trouble becomes an ``error:`` line."""
+    url = settings.effective_database_url
+
+    async def main() -> T:
+        db = Database(url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DBAPIError as exc:
+        _fail(f"database {_safe_url(url)}: {exc.orig}")
+    except (ArgumentError, ImportError) as exc:  # a malformed URL, an unknown driver
+        _fail(f"--database-url {_safe_url(url)}: {exc}")
+
+
+async def _require_schema(db: Database) -> None:
+    """Fail with a hint instead of "no such table" when the database is not migrated."""
+    current = await migrations.current_revision(db.engine)
+    head = migrations.head_revision()
+    if current != head:
+        _fail(
+            f"the database is at revision {current or 'base'}, this version needs {head}: "
+            "run `hotline migrate` first"
+        )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hotline {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Hotline: an open-source contact center."""
+
+
+# --- serve and demo -----------------------------------------------------------------------
+
+
+def _run_server(
+    settings: Settings, before_serve: Callable[[Database], Awaitable[None]] | None = None
+) -> None:
+    # Imported here so that `hotline migrate` or `hotline user add` do not load the web
+    # stack, and a broken adapter cannot stop an operator from fixing the database.
+    from hotline.app import run
+
+    try:
+        run(settings, before_serve=before_serve)
+    except (DemoError, UserError) as exc:
+        _fail(str(exc))
+    except OSError as exc:  # typically: the address is already in use
+        _fail(f"cannot serve on http={settings.http} sip={settings.sip}: {exc}")
+
+
+@app.command()
+def serve(
+    data: DataOpt = None,
+    http: HttpOpt = None,
+    sip: SipOpt = None,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Migrate the database to the latest revision, then serve web, API and SIP until
+    SIGINT/SIGTERM."""
+    _run_server(_settings(data=data, http=http, sip=sip, database_url=database_url))
+
+
+@app.command()
+def demo(
+    data: DataOpt = None,
+    http: HttpOpt = None,
+    sip: SipOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    demo_password: Annotated[
+        str | None,
+        typer.Option(
+            "--demo-password",
+            help="One password for every demo user (also resets it on an existing demo); "
+            "default: a random one each, shown once.",
+        ),
+    ] = None,
+) -> None:
+    """Seed the «Матрёшка» demo (first run only) and serve it like `hotline serve`.
+
+    Logins and passwords are printed once, to stderr (never into the log), and only when
+    they were set by this run.
+    """
+    if demo_password is not None:
+        try:
+            validate_password(demo_password)
+        except UserError as exc:
+            _fail(f"--demo-password: {exc}")
+    settings = _settings(data=data, http=http, sip=sip, database_url=database_url)
+
+    async def seed(db: Database) -> None:
+        passwords = await seed_demo(db, password=demo_password, now=datetime.now(UTC))
+        _print_demo_passwords(passwords)
+
+    _run_server(settings, seed)
+
+
+def _print_demo_passwords(passwords: dict[str, str]) -> None:
+    console = _stderr()
+    if not passwords:
+        console.print(
+            "Demo already seeded; passwords unchanged (pass --demo-password to reset them)."
+        )
+        return
+    table = Table(title="Demo users (passwords are shown only now)")
+    for column in ("login", "role", "name", "password"):
+        table.add_column(column)
+    for user in DEMO_USERS:
+        if user.login in passwords:
+            table.add_row(user.login, user.role.value, user.display_name, passwords[user.login])
+    console.print(table)
+
+
+# --- migrate ------------------------------------------------------------------------------
+
+
+@app.command()
+def migrate(
+    data: DataOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Upgrade to this revision (default: head).")
+    ] = None,
+    downgrade: Annotated[
+        str | None,
+        typer.Option("--downgrade", help="Downgrade to this revision instead ('base': empty)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Upgrade (or downgrade) the database schema and print the resulting revision."""
+    if revision is not None and downgrade is not None:
+        _fail("give either --revision (upgrade) or --downgrade, not both")
+    settings = _settings(data=data, database_url=database_url, create_data_dir=False)
+
+    async def work(db: Database) -> str | None:
+        if downgrade is not None:
+            await migrations.downgrade(db.engine, downgrade)
+        else:
+            await migrations.upgrade(db.engine, revision or "head")
+        return await migrations.current_revision(db.engine)
+
+    try:
+        current = _with_db(settings, work)
+    except CommandError as exc:  # Alembic: unknown revision, wrong direction…
+        _fail(str(exc))
+    if json_out:
+        _print_json({"revision": current})
+    else:
+        head = migrations.head_revision()
+        note = " (head)" if current == head else f" (head is {head})"
+        typer.echo(f"database at revision {current or 'base'}{note}")
+
+
+# --- user ---------------------------------------------------------------------------------
+
+
+@user_app.command("add")
+def user_add(
+    login: Annotated[str, typer.Argument(metavar="LOGIN", help="What the user types to log in.")],
+    role: Annotated[Role, typer.Option("--role", case_sensitive=False, help="What they may do.")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Tenant slug (every role but admin).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Display name (default: the login).")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="Default: a random one, printed once."),
+    ] = None,
+    hotline: Annotated[
+        list[int] | None,
+        typer.Option("--hotline", help="Hotline id to assign (operators, site supervisors)."),
+    ] = None,
+    data: DataOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a user.  The database must be migrated (`hotline migrate`)."""
+    generated = password is None
+    secret = random_password() if password is None else password
+    settings = _settings(data=data, database_url=database_url, create_data_dir=False)
+
+    async def work(db: Database) -> int:
+        await _require_schema(db)
+        user = await create_user(
+            db,
+            login=login,
+            role=role,
+            tenant_slug=tenant,
+            display_name=name,
+            password=secret,
+            hotline_ids=hotline or (),
+            now=datetime.now(UTC),
+        )
+        return user.id
+
+    try:
+        user_id = _with_db(settings, work)
+    except UserError as exc:
+        _fail(exc.message)
+    document: dict[str, Any] = {
+        "id": user_id,
+        "login": login,
+        "role": role.value,
+        "tenant": tenant,
+    }
+    if generated:
+        document["password"] = secret
+    if json_out:
+        _print_json(document)
+        return
+    where = f"tenant {tenant}" if tenant else "all tenants"
+    typer.echo(f"created user {login} (id {user_id}, {role.value}, {where})")
+    if generated:
+        typer.echo(f"password: {secret}  (shown only now)")

@@ -1,0 +1,65 @@
+"""The one settings object (pydantic-settings): CLI options override ``HOTLINE_*`` env vars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hotline.store.db import sqlite_url
+
+
+def split_host_port(value: str, *, default_port: int) -> tuple[str, int]:
+    """``"127.0.0.1:8080"`` → ``("127.0.0.1", 8080)``; ``"[::1]:5060"`` works too."""
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        return value, default_port
+    host = host.strip("[]")
+    if not host:
+        raise ValueError(f"{value!r}: host is empty (expected HOST:PORT)")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"{value!r}: port {port!r} is not a number") from None
+    if not 0 <= number <= 65535:
+        raise ValueError(f"{value!r}: port {number} is outside 0–65535")
+    return host, number
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="SQLite file, recordings, prompts")
+    http: str = "127.0.0.1:8080"
+    sip: str = "127.0.0.1:5060"
+    database_url: str | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: page sessions last a working shift plus margin; API tokens a month
+    session_ttl_seconds: int = 12 * 3600
+    api_token_ttl_seconds: int = 30 * 24 * 3600
+    #: set when served over HTTPS (behind a proxy) so cookies are never sent in clear
+    secure_cookies: bool = False
+    #: login throttling: this many failures per window, per login and per client address
+    login_max_failures: int = 5
+    login_window_seconds: float = 60.0
+
+    @field_validator("http", "sip")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_host_port(value, default_port=0)
+        return value
+
+    @property
+    def http_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.http, default_port=8080)
+
+    @property
+    def sip_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.sip, default_port=5060)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)

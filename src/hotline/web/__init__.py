@@ -1,0 +1,1 @@
+"""Web adapter: REST API (``web.api``) and pages."""

@@ -1,0 +1,1 @@
+"""REST API under ``/api/v1``: tenant-scoped, role-checked, described at ``/openapi.json``."""

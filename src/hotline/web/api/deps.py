@@ -1,0 +1,122 @@
+"""Request dependencies: who is calling, may they, and a session scoped to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.core.access import Action, Principal, Resource, hotline_limit
+from hotline.core.ratelimit import SlidingWindowLimiter
+from hotline.observability import Metrics
+from hotline.security import token_digest
+from hotline.settings import Settings
+from hotline.store import models as m
+from hotline.store.db import Database
+from hotline.web.api.errors import ApiError, forbidden
+
+SESSION_COOKIE = "hotline_session"
+#: Cookie-authenticated writes must carry this header: browsers cannot add a custom header
+#: to a cross-site request without a CORS preflight, which we never grant (CSRF defence on
+#: top of SameSite=Strict).
+CSRF_HEADER = "X-Requested-With"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(slots=True)
+class ApiContext:
+    """Everything the API needs, built by the composition root (``hotline.app``)."""
+
+    db: Database
+    settings: Settings
+    metrics: Metrics
+    limiter: SlidingWindowLimiter
+    clock: Callable[[], dt.datetime]
+    monotonic: Callable[[], float]
+
+
+def get_ctx(request: Request) -> ApiContext:
+    ctx = request.app.state.ctx
+    assert isinstance(ctx, ApiContext)  # noqa: S101 - set by create_app
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(get_ctx)]
+_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def load_principal(db: Database, token: str, now: dt.datetime) -> Principal | None:
+    """The principal behind a bearer token or session cookie, or None if it is not valid."""
+    async with db.system_session() as s:
+        row = (
+            await s.execute(
+                select(m.ApiToken, m.User)
+                .join(m.User, m.User.id == m.ApiToken.user_id)
+                .where(m.ApiToken.token_hash == token_digest(token))
+            )
+        ).first()
+        if row is None:
+            return None
+        tok, user = row
+        if tok.expires_at <= now or not user.active:
+            return None
+        assigned = frozenset(link.hotline_id for link in user.hotline_links)
+        return Principal(
+            user_id=user.id,
+            login=user.login,
+            role=user.role,
+            tenant_id=user.tenant_id,
+            hotline_ids=hotline_limit(user.role, assigned),
+        )
+
+
+async def current_principal(
+    request: Request,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is not None:
+        token = credentials.credentials
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie is None:
+            raise _unauthorized("log in first: send 'Authorization: Bearer TOKEN'")
+        if request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+            raise forbidden(f"cookie-authenticated writes need the {CSRF_HEADER} header")
+        token = cookie
+    principal = await load_principal(ctx.db, token, ctx.clock())
+    if principal is None:
+        raise _unauthorized("token is unknown or expired; log in again")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(action: Action, resource: Resource) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Dependency: the caller's principal, if its role may ``action`` on ``resource``."""
+
+    async def _check(principal: CurrentPrincipal) -> Principal:
+        if not principal.may(action, resource):
+            raise forbidden(f"role {principal.role.value} may not {action.value} {resource.value}")
+        return principal
+
+    return _check
+
+
+async def scoped_session(principal: CurrentPrincipal, ctx: Ctx) -> AsyncIterator[AsyncSession]:
+    async with ctx.db.session(principal) as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(scoped_session)]
