@@ -405,7 +405,7 @@ async def _create(session: AsyncSession, password_hashes: dict[str, str], now: d
                 language=lang,
                 title=title,
                 body=body,
-                tags={"keywords": tags},
+                tags=list(tags),
                 updated_at=now,
             )
             for lang, title, body, tags in spec["articles"]

@@ -26,13 +26,15 @@ from hotline.core.model import Role
 from hotline.security import hash_password
 from hotline.store import models as m
 from hotline.store.db import Database
+from hotline.web.api.fields import LOGIN_PATTERN
 
 #: What an operator can hold at once (DESIGN.md §1: "e.g. 1 call or 3 chats").
 DEFAULT_OPERATOR_CAPACITY: dict[str, int] = {"call": 1, "chat": 3}
 #: Below this a password is guessable by the login throttle's budget within days.
 MIN_PASSWORD_LENGTH = 8
-#: Letters, digits and ``._-``; the same in a URL, a SIP user part and a shell.
-_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: The API's rule, so a login made here can be typed there (lowercase letters, digits, ``._-``:
+#: the same in a URL, a SIP user part and a shell).
+_LOGIN = re.compile(LOGIN_PATTERN)
 
 
 class UserError(ValueError):
@@ -49,11 +51,11 @@ class UserError(ValueError):
 
 
 def validate_login(login: str) -> None:
-    """Raise :class:`UserError` unless ``login`` is 1–64 of ``[A-Za-z0-9._-]``."""
+    """Raise :class:`UserError` unless ``login`` is 2–64 of ``[a-z0-9._-]``."""
     if not _LOGIN.match(login):
         raise UserError(
             "user.invalid_login",
-            f"login {login!r}: use 1–64 letters, digits, '.', '_' or '-', "
+            f"login {login!r}: use 2–64 lowercase letters, digits, '.', '_' or '-', "
             "starting with a letter or digit",
             {"login": login},
         )

@@ -150,6 +150,11 @@ def test_serve_with_a_bad_address_fails_before_serving(runner: CliRunner, tmp_pa
     assert_user_error(result, "--http")
 
 
+def test_demo_with_a_short_password_fails_before_serving(runner: CliRunner, tmp_path: Path) -> None:
+    result = invoke(runner, "demo", "--data", tmp_path, "--demo-password", "short")
+    assert_user_error(result, "--demo-password")
+
+
 # --- user add -----------------------------------------------------------------------------
 
 

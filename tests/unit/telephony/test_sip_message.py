@@ -317,8 +317,9 @@ def test_response_to_malformed_request_answers_its_via_with_the_reason() -> None
         without_line(OPTIONS, b"Via:").replace(b"Call-ID", b"X-Call"),
         OPTIONS.replace(b"OPTIONS", b"ACK").replace(b"CSeq: 1 ACK", b"CSeq: x"),
         b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\n\r\n",
+        b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\rX: y\r\n\r\n",
     ],
-    ids=["garbage", "no Via", "ACK", "response"],
+    ids=["garbage", "no Via", "ACK", "response", "CR in Via"],
 )
 def test_response_to_malformed_stays_silent_where_no_answer_is_allowed(data: bytes) -> None:
     assert response_to_malformed(data, RemoteSipError("bad")) is None
@@ -381,3 +382,27 @@ def test_framer_recovers_messages_however_the_stream_is_cut(
         framed += framer.feed(stream[start:end])
     assert framed == messages
     assert [serialize(parse(frame)) for frame in framed] == messages
+
+
+# --- robustness: whatever arrives, only RemoteSipError comes out -------------
+
+
+@st.composite
+def damaged_messages(draw: st.DrawFn) -> bytes:
+    """A golden message with one slice replaced by arbitrary bytes."""
+    data = draw(st.sampled_from(GOLDEN_BYTES))
+    start = draw(st.integers(0, len(data)))
+    end = draw(st.integers(start, min(len(data), start + 40)))
+    return data[:start] + draw(st.binary(max_size=20)) + data[end:]
+
+
+@given(data=st.binary(max_size=300) | damaged_messages())
+def test_any_bytes_parse_or_raise_remote_error_and_the_error_answer_is_sane(data: bytes) -> None:
+    try:
+        message = parse(data)
+    except RemoteSipError as exc:
+        response = response_to_malformed(data, exc)
+        if response is not None:
+            assert b"\r\n\r\n" in serialize(response)
+    else:
+        assert serialize(message).endswith(message.body)

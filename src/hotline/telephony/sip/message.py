@@ -236,7 +236,8 @@ def response_to_malformed(data: bytes, error: RemoteSipError) -> SipResponse | N
             break
         name, colon, value = line.partition(":")
         key = header_key(name.strip(" \t"))
-        if colon and key in wanted and "\ufffd" not in value:
+        # Skip what we could not write back safely: undecodable bytes, lone CRs.
+        if colon and key in wanted and "\ufffd" not in value and "\r" not in value:
             fields.append((wanted[key], value.strip(" \t")))
     # Keep each single-valued header once (§7.3.1); every Via is kept, in order.
     seen: set[str] = set()
