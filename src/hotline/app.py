@@ -67,14 +67,22 @@ async def serve(settings: Settings, *, before_serve: BeforeServe | None = None) 
         sip = await start_sip_listener(sip_host, sip_port, log=structlog.get_logger("hotline.sip"))
         http_host, http_port = settings.http_host_port
         server = _Server(
-            uvicorn.Config(app, host=http_host, port=http_port, log_config=None, access_log=False,
-                           lifespan="off", server_header=False)
+            uvicorn.Config(
+                app,
+                host=http_host,
+                port=http_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+            )
         )
 
         def announce(host: str, port: int) -> None:
             url = f"http://{host}:{port}"
-            log.info("hotline.ready", http=url, sip=f"{sip_host}:{sip.udp_port}",
-                     database=db.dialect)
+            log.info(
+                "hotline.ready", http=url, sip=f"{sip_host}:{sip.udp_port}", database=db.dialect
+            )
             # a plain line too, for people and for scripts waiting on start-up
             print(f"hotline ready http={url} sip={sip_host}:{sip.udp_port}", flush=True)
 

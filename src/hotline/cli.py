@@ -108,7 +108,11 @@ def _settings(
     database_url: str | None = None,
     create_data_dir: bool = True,
 ) -> Settings:
-    """Settings from the environment, overridden by the options actually given."""
+    """Settings from the environment, overridden by the options actually given.
+
+    The data directory is created when the server needs it for media
+    (``create_data_dir``) or when the database is the SQLite file inside it.
+    """
     given = {"data_dir": data, "http": http, "sip": sip, "database_url": database_url}
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     try:
@@ -132,7 +136,7 @@ def _safe_url(url: str) -> str:
     """The URL without its password, for error messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is reported as such below
+    except ArgumentError:  # an unparsable URL is reported as such by the caller
         return "<invalid URL>"
 
 

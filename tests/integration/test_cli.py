@@ -25,6 +25,7 @@ from hotline.security import hash_password, verify_password
 from hotline.store import models as m
 from hotline.store.db import Database, sqlite_url
 from hotline.store.migrate import upgrade
+from hotline.web.api import schemas
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SAMPLE = ("admin", "john")
@@ -216,13 +217,19 @@ def test_user_add_for_people_prints_the_generated_password(
     ("args", "fragment"),
     [
         (["taken", "--role", "operator", "--tenant", "acme"], "login 'taken' is already taken"),
-        (["x", "--role", "operator", "--tenant", "nope"], "no tenant with slug 'nope'"),
-        (["x", "--role", "admin", "--tenant", "acme"], "admin belongs to no tenant"),
-        (["x", "--role", "operator"], "operators belong to one tenant"),
-        (["x", "--role", "client"], "clients belong to one tenant"),
-        (["x", "--role", "operator", "--tenant", "acme", "--hotline", "999"], "999"),
-        (["x", "--role", "client", "--tenant", "acme", "--hotline", "1"], "see the whole tenant"),
-        (["x", "--role", "operator", "--tenant", "acme", "--password", "short"], "8 characters"),
+        (["newbie", "--role", "operator", "--tenant", "nope"], "no tenant with slug 'nope'"),
+        (["newbie", "--role", "admin", "--tenant", "acme"], "admin belongs to no tenant"),
+        (["newbie", "--role", "operator"], "operators belong to one tenant"),
+        (["newbie", "--role", "client"], "clients belong to one tenant"),
+        (["newbie", "--role", "operator", "--tenant", "acme", "--hotline", "999"], "999"),
+        (
+            ["newbie", "--role", "client", "--tenant", "acme", "--hotline", "1"],
+            "see the whole tenant",
+        ),
+        (
+            ["newbie", "--role", "operator", "--tenant", "acme", "--password", "short"],
+            "8 characters",
+        ),
         (["bad login", "--role", "operator", "--tenant", "acme"], "login 'bad login'"),
     ],
 )
@@ -240,7 +247,7 @@ def test_user_add_refuses_a_hotline_of_another_tenant(
     runner: CliRunner, acme: tuple[Path, int]
 ) -> None:
     data, hotline_id = acme
-    result = invoke(runner, "user", "add", "x", "--role", "operator", "--tenant", "other",
+    result = invoke(runner, "user", "add", "newbie", "--role", "operator", "--tenant", "other",
                     "--hotline", str(hotline_id), "--data", data)  # fmt: skip
     assert_user_error(result, "do not exist in tenant 'other'")
 
@@ -256,7 +263,7 @@ def test_user_add_with_an_unknown_role_is_a_usage_error(
     runner: CliRunner, acme: tuple[Path, int]
 ) -> None:
     data, _ = acme
-    result = invoke(runner, "user", "add", "x", "--role", "boss", "--data", data)
+    result = invoke(runner, "user", "add", "newbie", "--role", "boss", "--data", data)
     assert result.exit_code == 2
     assert result.stdout == ""
 
@@ -379,6 +386,48 @@ async def test_seed_demo_creates_the_matryoshka_tenant(db: Database) -> None:
             assert step["text"]
             for answer in step["answers"]:
                 assert answer["next"] is None or answer["next"] in script.steps
+
+
+async def test_seeded_demo_is_data_the_api_would_accept(db: Database) -> None:
+    """The demo bypasses the API's validation; this makes sure it never needs to."""
+    await seed_demo(db, password="pw12345678", now=NOW)
+    async with db.system_session() as s:
+        skills = {k.id: k.name for k in await s.scalars(sa.select(m.Skill))}
+        for skill in skills.values():
+            schemas.SkillCreate(tenant_id=1, name=skill)
+        for h in await s.scalars(sa.select(m.Hotline)):
+            schemas.HotlineCreate(
+                tenant_id=h.tenant_id, name=h.name, timezone=h.timezone,
+                numbers=[n.number for n in h.numbers], greeting_template=h.greeting_template,
+                business_hours=h.business_hours, after_hours_action=h.after_hours_action,
+                language=h.language, topic_required=h.topic_required,
+            )  # fmt: skip
+        for q in await s.scalars(sa.select(m.Queue)):
+            schemas.QueueCreate(
+                hotline_id=q.hotline_id, name=q.name, skill_requirement=q.skill_requirement,
+                priority=q.priority, strategy=q.strategy,
+            )  # fmt: skip
+        for t in await s.scalars(sa.select(m.Topic)):
+            schemas.TopicCreate(
+                hotline_id=t.hotline_id, kind=t.kind, name=t.name, counts_as=t.counts_as
+            )
+        for sc in await s.scalars(sa.select(m.Script)):
+            schemas.ScriptCreate(
+                hotline_id=sc.hotline_id, name=sc.name, start_step=sc.start_step, steps=sc.steps
+            )
+        for a in await s.scalars(sa.select(m.KbArticle)):
+            schemas.KbArticleCreate(
+                hotline_id=a.hotline_id, title=a.title, body=a.body, language=a.language,
+                tags=a.tags,
+            )  # fmt: skip
+        for u in await s.scalars(sa.select(m.User)):
+            schemas.UserCreate(
+                tenant_id=u.tenant_id, login=u.login, display_name=u.display_name, role=u.role,
+                password="pw12345678", locale=u.locale,
+                capacity=schemas.Capacity.model_validate(u.capacity) if u.capacity else None,
+                hotline_ids=[link.hotline_id for link in u.hotline_links],
+                skills={skills[link.skill_id]: link.level for link in u.skill_links},
+            )  # fmt: skip
 
 
 async def test_seed_demo_random_passwords_differ_and_verify(db: Database) -> None:

@@ -15,9 +15,14 @@ from tests.integration.world import RESOURCES, World, auth
 
 TENANT_ROLES = (Role.SUPERVISOR, Role.OPERATOR, Role.CLIENT)
 RESOURCE_OF = {
-    "hotlines": Resource.HOTLINE, "queues": Resource.QUEUE, "skills": Resource.SKILL,
-    "users": Resource.USER, "topics": Resource.TOPIC, "scripts": Resource.SCRIPT,
-    "kb-articles": Resource.KB_ARTICLE, "contacts": Resource.CONTACT,
+    "hotlines": Resource.HOTLINE,
+    "queues": Resource.QUEUE,
+    "skills": Resource.SKILL,
+    "users": Resource.USER,
+    "topics": Resource.TOPIC,
+    "scripts": Resource.SCRIPT,
+    "kb-articles": Resource.KB_ARTICLE,
+    "contacts": Resource.CONTACT,
     "interactions": Resource.INTERACTION,
 }
 DENIED = {403, 404}
@@ -90,16 +95,28 @@ async def test_given_supervisor_of_a_when_creating_in_b_then_refused_and_nothing
     admin = auth(world.admin_token)
     before = (await client.get("/api/v1/queues", headers=admin)).json()["total"]
     attempts = [
-        ("/api/v1/hotlines", {"tenant_id": world.b.tenant_id, "name": "x",
-                              "timezone": "Europe/Moscow"}),
+        (
+            "/api/v1/hotlines",
+            {"tenant_id": world.b.tenant_id, "name": "x", "timezone": "Europe/Moscow"},
+        ),
         ("/api/v1/queues", {"hotline_id": world.b.ids["hotlines"], "name": "x"}),
         ("/api/v1/topics", {"hotline_id": world.b.ids["hotlines"], "kind": "topic", "name": "x"}),
         ("/api/v1/skills", {"tenant_id": world.b.tenant_id, "name": "x"}),
         ("/api/v1/contacts", {"tenant_id": world.b.tenant_id, "name": "x"}),
-        ("/api/v1/users", {"tenant_id": world.b.tenant_id, "login": "intruder",
-                           "display_name": "x", "role": "operator", "password": "password1"}),
-        ("/api/v1/users", {"login": "new-admin", "display_name": "x", "role": "admin",
-                           "password": "password1"}),
+        (
+            "/api/v1/users",
+            {
+                "tenant_id": world.b.tenant_id,
+                "login": "intruder",
+                "display_name": "x",
+                "role": "operator",
+                "password": "password1",
+            },
+        ),
+        (
+            "/api/v1/users",
+            {"login": "new-admin", "display_name": "x", "role": "admin", "password": "password1"},
+        ),
     ]
     for path, body in attempts:
         response = await client.post(path, json=body, headers=headers)

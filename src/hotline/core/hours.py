@@ -280,7 +280,7 @@ def is_open(hours: BusinessHours, now: datetime) -> bool:
     today = at.astimezone(zone).date()
     # Ranges of the previous date may still run (overnight tail, Rule 3); those of the next
     # date may already have started when the clock repeats a time around midnight.
-    return any(start <= at < end for start, end in _intervals(hours, zone, today, 2))
+    return any(start <= at < end for start, end in _intervals(hours, zone, today - _ONE_DAY, 3))
 
 
 def next_change(hours: BusinessHours, now: datetime) -> datetime | None:

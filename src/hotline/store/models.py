@@ -6,7 +6,7 @@ place, for every ORM query.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -35,7 +35,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UTCDateTime(),
         dict[str, Any]: JSONType,
         list[str]: JSONType,
@@ -270,9 +270,7 @@ class Interaction(HotlineOwned, Base):
     started_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]
     topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
-    outcome_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("topics.id", ondelete="SET NULL")
-    )
+    outcome_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
 
     events: Mapped[list[InteractionEventRow]] = relationship(

@@ -24,7 +24,7 @@ class ScopedSession(Session):
     """The ORM session every Hotline session uses; the scope hooks listen on it alone."""
 
 
-class ScopeViolation(PermissionError):
+class OutOfScopeError(PermissionError):
     """A write or query tried to cross the principal's tenant or hotlines."""
 
 
@@ -33,7 +33,7 @@ def principal_of(session: Session) -> Principal | None:
     return value if isinstance(value, Principal) else None
 
 
-def _mapped_subclasses(marker: type) -> list[type[m.Base]]:
+def _mapped_subclasses(marker: type) -> list[type[Any]]:
     return [
         mapper.class_ for mapper in m.Base.registry.mappers if issubclass(mapper.class_, marker)
     ]
@@ -67,9 +67,7 @@ def _criteria(p: Principal) -> list[Any]:
             with_loader_criteria(cls, lambda c: c.hotline_id.in_(ids), include_aliases=True)
             for cls in _HOTLINE_OWNED
         )
-        opts.append(
-            with_loader_criteria(m.Hotline, lambda c: c.id.in_(ids), include_aliases=True)
-        )
+        opts.append(with_loader_criteria(m.Hotline, lambda c: c.id.in_(ids), include_aliases=True))
     return opts
 
 
@@ -80,7 +78,7 @@ def _scope_queries(state: ORMExecuteState) -> None:
         return
     p = principal_of(session)
     if p is None:
-        raise ScopeViolation("query on a session without a principal or system flag")
+        raise OutOfScopeError("query on a session without a principal or system flag")
     if state.is_select or state.is_update or state.is_delete:
         opts = _criteria(p)
         if opts:
@@ -93,7 +91,7 @@ def _scope_writes(session: Session, _ctx: Any, _instances: Any) -> None:
         return
     p = principal_of(session)
     if p is None:
-        raise ScopeViolation("write on a session without a principal or system flag")
+        raise OutOfScopeError("write on a session without a principal or system flag")
     for obj in (*session.new, *session.dirty, *session.deleted):
         _check_row(p, obj)
 
@@ -116,4 +114,4 @@ def _check_row(p: Principal, obj: object) -> None:
     else:
         return  # link rows (numbers, skills of a user) ride on their owner's check
     if not ok:
-        raise ScopeViolation(f"{type(obj).__name__} outside the principal's scope")
+        raise OutOfScopeError(f"{type(obj).__name__} outside the principal's scope")

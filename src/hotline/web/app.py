@@ -58,7 +58,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     async def readyz() -> JSONResponse:
         try:
             revision = await current_revision(ctx.db.engine)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        except Exception as exc:
             return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, 503)
         if revision != head_revision():
             return JSONResponse(
@@ -66,8 +66,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": ctx.db.dialect, "revision": revision})
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse,
-             summary="Prometheus metrics")
+    @app.get(
+        "/metrics", tags=["ops"], response_class=PlainTextResponse, summary="Prometheus metrics"
+    )
     async def metrics() -> Response:
         return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

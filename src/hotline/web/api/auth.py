@@ -37,7 +37,8 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
     if wait > 0:
         ctx.metrics.logins.labels("throttled").inc()
         raise ApiError(
-            429, "too_many_attempts",
+            429,
+            "too_many_attempts",
             f"too many failed logins; try again in {int(wait) + 1} s",
             headers={"Retry-After": str(int(wait) + 1)},
         )
@@ -61,8 +62,13 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
         token = new_token()
         expires = now + dt.timedelta(seconds=ttl)
         session.add(
-            m.ApiToken(user_id=user.id, token_hash=token_digest(token), kind=body.kind,
-                       created_at=now, expires_at=expires)
+            m.ApiToken(
+                user_id=user.id,
+                token_hash=token_digest(token),
+                kind=body.kind,
+                created_at=now,
+                expires_at=expires,
+            )
         )
         # expired tokens of this user are swept on each login: the table stays small
         await session.execute(
@@ -73,8 +79,13 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
     ctx.metrics.logins.labels("ok").inc()
     if body.kind == "session":
         response.set_cookie(
-            SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="strict",
-            secure=ctx.settings.secure_cookies, path="/",
+            SESSION_COOKIE,
+            token,
+            max_age=ttl,
+            httponly=True,
+            samesite="strict",
+            secure=ctx.settings.secure_cookies,
+            path="/",
         )
     return LoginResponse(token=token, expires_at=expires, user=user_out)
 
@@ -88,7 +99,9 @@ async def logout(
 ) -> Response:
     token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE, "")
     async with ctx.db.system_session() as session:
-        await session.execute(delete(m.ApiToken).where(m.ApiToken.token_hash == token_digest(token)))
+        await session.execute(
+            delete(m.ApiToken).where(m.ApiToken.token_hash == token_digest(token))
+        )
         await session.commit()
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -101,5 +114,3 @@ async def me(principal: CurrentPrincipal, ctx: Ctx) -> Any:
         user = await session.get(m.User, principal.user_id)
         assert user is not None  # noqa: S101 - the token's user exists (FK cascade)
         return _present_user(user)
-
-

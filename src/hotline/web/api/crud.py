@@ -12,6 +12,7 @@ fields) is in the spec's hooks.
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -54,7 +55,7 @@ class ResourceSpec(Generic[Row]):
     filters: Sequence[str] = ()
     order_by: Sequence[str] = ("id",)
     big_ids: bool = False
-    tags: list[str] = field(default_factory=list)
+    tags: list[str | Enum] = field(default_factory=list)
 
     def to_read(self, row: Any) -> BaseModel:
         if self.present is not None:
@@ -62,9 +63,7 @@ class ResourceSpec(Generic[Row]):
         return self.read_schema.model_validate(row)
 
 
-async def resolve_tenant(
-    session: AsyncSession, principal: Principal, tenant_id: int | None
-) -> int:
+async def resolve_tenant(session: AsyncSession, principal: Principal, tenant_id: int | None) -> int:
     """The tenant a new row belongs to: the caller's own, or for admins the one named."""
     if principal.is_admin:
         if tenant_id is None:
@@ -102,7 +101,10 @@ async def build_plain(
 
 
 async def apply_plain(
-    _session: AsyncSession, _principal: Principal, row: Any, changes: dict[str, Any],
+    _session: AsyncSession,
+    _principal: Principal,
+    row: Any,
+    changes: dict[str, Any],
     _now: dt.datetime,
 ) -> None:
     for key, value in changes.items():
@@ -110,8 +112,13 @@ async def apply_plain(
 
 
 def audit(
-    session: AsyncSession, principal: Principal, action: str, spec_name: str, row: Any,
-    now: dt.datetime, details: dict[str, Any] | None = None,
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    spec_name: str,
+    row: Any,
+    now: dt.datetime,
+    details: dict[str, Any] | None = None,
 ) -> None:
     session.add(
         m.AuditEntry(
@@ -126,15 +133,14 @@ def audit(
     )
 
 
-def crud_router(spec: ResourceSpec[Any]) -> APIRouter:  # noqa: C901 - five small closures
-    router = APIRouter(prefix=spec.path, tags=spec.tags or [spec.path.strip("/")],
-                       responses=ERRORS)
+def crud_router(spec: ResourceSpec[Any]) -> APIRouter:
+    router = APIRouter(prefix=spec.path, tags=spec.tags or [spec.path.strip("/")], responses=ERRORS)
     model = spec.model
     read_schema = spec.read_schema
     create_schema = spec.create_schema
     update_schema = spec.update_schema
     id_max = INT64_MAX if spec.big_ids else INT32_MAX
-    ItemId = Annotated[int, Path(ge=1, le=id_max, description=f"{spec.name} id")]
+    ItemId = Annotated[int, Path(ge=1, le=id_max, description=f"{spec.name} id")]  # noqa: N806
     can_read = Depends(require(Action.READ, spec.resource))
     can_write = Depends(require(Action.WRITE, spec.resource))
 
@@ -173,19 +179,27 @@ def crud_router(spec: ResourceSpec[Any]) -> APIRouter:  # noqa: C901 - five smal
         ).scalar_one()
         query = query.order_by(*(getattr(model, c) for c in spec.order_by))
         rows = (await session.execute(query.limit(limit).offset(offset))).scalars().all()
-        return {"items": [spec.to_read(r) for r in rows], "total": total, "limit": limit,
-                "offset": offset}
+        return {
+            "items": [spec.to_read(r) for r in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
 
     @router.get("/{item_id}", response_model=read_schema, summary=f"Get one {spec.name}")
-    async def get_item(item_id: ItemId, session: Session,
-                       principal: Annotated[Principal, can_read]) -> Any:
+    async def get_item(
+        item_id: ItemId,
+        session: Session,
+        principal: Annotated[Principal, can_read],
+    ) -> Any:
         return spec.to_read(await load(session, item_id))
 
-    @router.post("", response_model=read_schema, status_code=201,
-                 summary=f"Create a {spec.name}")
+    @router.post("", response_model=read_schema, status_code=201, summary=f"Create a {spec.name}")
     async def create_item(
         body: create_schema,  # type: ignore[valid-type]
-        ctx: Ctx, session: Session, principal: Annotated[Principal, can_write],
+        ctx: Ctx,
+        session: Session,
+        principal: Annotated[Principal, can_write],
     ) -> Any:
         now = ctx.clock()
         row = await spec.build(session, principal, body, now)
@@ -200,22 +214,36 @@ def crud_router(spec: ResourceSpec[Any]) -> APIRouter:  # noqa: C901 - five smal
     async def update_item(
         item_id: ItemId,
         body: update_schema,  # type: ignore[valid-type]
-        ctx: Ctx, session: Session, principal: Annotated[Principal, can_write],
+        ctx: Ctx,
+        session: Session,
+        principal: Annotated[Principal, can_write],
     ) -> Any:
         now = ctx.clock()
         row = await load(session, item_id)
-        changes = body.model_dump(exclude_unset=True)
+        changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         await spec.apply(session, principal, row, changes, now)
-        audit(session, principal, "update", spec.name, row, now,
-              {"fields": sorted(k for k in changes if k != "password")})
+        audit(
+            session,
+            principal,
+            "update",
+            spec.name,
+            row,
+            now,
+            {"fields": sorted(k for k in changes if k != "password")},
+        )
         await session.commit()
         await session.refresh(row)
         return spec.to_read(row)
 
-    @router.delete("/{item_id}", status_code=204, response_class=Response,
-                   summary=f"Delete a {spec.name}")
-    async def delete_item(item_id: ItemId, ctx: Ctx, session: Session,
-                          principal: Annotated[Principal, can_write]) -> Response:
+    @router.delete(
+        "/{item_id}", status_code=204, response_class=Response, summary=f"Delete a {spec.name}"
+    )
+    async def delete_item(
+        item_id: ItemId,
+        ctx: Ctx,
+        session: Session,
+        principal: Annotated[Principal, can_write],
+    ) -> Response:
         row = await load(session, item_id)
         audit(session, principal, "delete", spec.name, row, ctx.clock())
         await session.delete(row)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hotline.store.scope import ScopeViolation
+from hotline.store.scope import OutOfScopeError
 
 log = structlog.get_logger("hotline.api")
 
@@ -31,7 +31,11 @@ class ApiError(Exception):
     """Raised by endpoints; rendered as :class:`ErrorBody` with ``status``."""
 
     def __init__(
-        self, status: int, error_id: str, message: str, details: Any = None,
+        self,
+        status: int,
+        error_id: str,
+        message: str,
+        details: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -89,8 +93,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(ScopeViolation)
-    async def _scope(_req: Request, exc: ScopeViolation) -> JSONResponse:
+    @app.exception_handler(OutOfScopeError)
+    async def _scope(_req: Request, exc: OutOfScopeError) -> JSONResponse:
         return JSONResponse(_body("forbidden", str(exc)), 403)
 
     @app.exception_handler(IntegrityError)

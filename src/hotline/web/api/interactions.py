@@ -22,7 +22,7 @@ OptionalId = Annotated[int | None, Query(ge=1, le=INT32_MAX)]
 
 
 class InteractionPage(Page):
-    items: list[InteractionRead]  # type: ignore[assignment]
+    items: list[InteractionRead]
 
 
 @router.get("", response_model=InteractionPage, summary="List interactions you may see")

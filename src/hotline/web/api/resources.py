@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.core.access import Principal, Resource
-from hotline.core.model import Role
+from hotline.core.model import AfterHoursAction, Role
 from hotline.security import hash_password
 from hotline.store import models as m
 from hotline.web.api import schemas as s
@@ -41,7 +41,7 @@ async def _build_hotline(
 ) -> m.Hotline:
     data = body.model_dump(exclude={"tenant_id", "numbers"}, exclude_none=True)
     data.setdefault("business_hours", {})
-    data.setdefault("after_hours_action", m.AfterHoursAction.VOICEMAIL)
+    data.setdefault("after_hours_action", AfterHoursAction.VOICEMAIL)
     row = m.Hotline(
         tenant_id=await resolve_tenant(session, p, body.tenant_id), created_at=now, **data
     )
@@ -54,7 +54,10 @@ async def _apply_hotline(
 ) -> None:
     numbers = changes.pop("numbers", None)
     if numbers is not None:
-        row.numbers = [m.HotlineNumber(number=n) for n in numbers]
+        # keep the rows of numbers that stay: a new row for the same number would be
+        # inserted before the old one is deleted and trip the unique index
+        kept = {n.number: n for n in row.numbers}
+        row.numbers = [kept.get(n) or m.HotlineNumber(number=n) for n in numbers]
     hours = changes.pop("business_hours", None)
     zone = changes.get("timezone") or row.timezone
     if hours is not None or (zone != row.timezone and row.business_hours):
@@ -64,7 +67,7 @@ async def _apply_hotline(
             )
         except ValueError as exc:
             raise invalid("business_hours", str(exc)) from None
-    await apply_plain(session, p, row, changes, now)
+    await _apply_non_null(session, p, row, changes, now)
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -87,7 +90,9 @@ def _present_user(row: m.User) -> s.UserRead:
 
 
 async def _user_links(
-    session: AsyncSession, row: m.User, hotline_ids: list[int] | None,
+    session: AsyncSession,
+    row: m.User,
+    hotline_ids: list[int] | None,
     skills: dict[str, int] | None,
 ) -> None:
     """Replace the user's hotlines and skills, each checked to be in the user's tenant."""
@@ -165,7 +170,10 @@ async def _build_article(
 
 
 async def _apply_article(
-    session: AsyncSession, p: Principal, row: m.KbArticle, changes: dict[str, Any],
+    session: AsyncSession,
+    p: Principal,
+    row: m.KbArticle,
+    changes: dict[str, Any],
     now: dt.datetime,
 ) -> None:
     await apply_plain(session, p, row, changes, now)
@@ -202,47 +210,112 @@ HOTLINE_FILTERS = ("tenant_id", "hotline_id")
 
 SPECS: list[ResourceSpec[Any]] = [
     ResourceSpec(
-        "tenant", "/tenants", Resource.TENANT, m.Tenant,
-        s.TenantCreate, s.TenantUpdate, s.TenantRead, _build_tenant, _apply_non_null,
+        "tenant",
+        "/tenants",
+        Resource.TENANT,
+        m.Tenant,
+        s.TenantCreate,
+        s.TenantUpdate,
+        s.TenantRead,
+        _build_tenant,
+        _apply_non_null,
     ),
     ResourceSpec(
-        "hotline", "/hotlines", Resource.HOTLINE, m.Hotline,
-        s.HotlineCreate, s.HotlineUpdate, s.HotlineRead, _build_hotline, _apply_hotline,
+        "hotline",
+        "/hotlines",
+        Resource.HOTLINE,
+        m.Hotline,
+        s.HotlineCreate,
+        s.HotlineUpdate,
+        s.HotlineRead,
+        _build_hotline,
+        _apply_hotline,
         filters=("tenant_id",),
     ),
     ResourceSpec(
-        "queue", "/queues", Resource.QUEUE, m.Queue,
-        s.QueueCreate, s.QueueUpdate, s.QueueRead, _plain(m.Queue), _apply_non_null,
+        "queue",
+        "/queues",
+        Resource.QUEUE,
+        m.Queue,
+        s.QueueCreate,
+        s.QueueUpdate,
+        s.QueueRead,
+        _plain(m.Queue),
+        _apply_non_null,
         filters=HOTLINE_FILTERS,
     ),
     ResourceSpec(
-        "skill", "/skills", Resource.SKILL, m.Skill,
-        s.SkillCreate, s.SkillUpdate, s.SkillRead, _plain(m.Skill), _apply_non_null,
+        "skill",
+        "/skills",
+        Resource.SKILL,
+        m.Skill,
+        s.SkillCreate,
+        s.SkillUpdate,
+        s.SkillRead,
+        _plain(m.Skill),
+        _apply_non_null,
         filters=("tenant_id",),
     ),
     ResourceSpec(
-        "user", "/users", Resource.USER, m.User,
-        s.UserCreate, s.UserUpdate, s.UserRead, _build_user, _apply_user,
-        present=_present_user, filters=("tenant_id",),
+        "user",
+        "/users",
+        Resource.USER,
+        m.User,
+        s.UserCreate,
+        s.UserUpdate,
+        s.UserRead,
+        _build_user,
+        _apply_user,
+        present=_present_user,
+        filters=("tenant_id",),
     ),
     ResourceSpec(
-        "topic", "/topics", Resource.TOPIC, m.Topic,
-        s.TopicCreate, s.TopicUpdate, s.TopicRead, _plain(m.Topic), _apply_non_null,
+        "topic",
+        "/topics",
+        Resource.TOPIC,
+        m.Topic,
+        s.TopicCreate,
+        s.TopicUpdate,
+        s.TopicRead,
+        _plain(m.Topic),
+        _apply_non_null,
         filters=HOTLINE_FILTERS,
     ),
     ResourceSpec(
-        "script", "/scripts", Resource.SCRIPT, m.Script,
-        s.ScriptCreate, s.ScriptUpdate, s.ScriptRead, _plain(m.Script), _apply_non_null,
+        "script",
+        "/scripts",
+        Resource.SCRIPT,
+        m.Script,
+        s.ScriptCreate,
+        s.ScriptUpdate,
+        s.ScriptRead,
+        _plain(m.Script),
+        _apply_non_null,
         filters=HOTLINE_FILTERS,
     ),
     ResourceSpec(
-        "knowledge-base article", "/kb-articles", Resource.KB_ARTICLE, m.KbArticle,
-        s.KbArticleCreate, s.KbArticleUpdate, s.KbArticleRead, _build_article, _apply_article,
+        "knowledge-base article",
+        "/kb-articles",
+        Resource.KB_ARTICLE,
+        m.KbArticle,
+        s.KbArticleCreate,
+        s.KbArticleUpdate,
+        s.KbArticleRead,
+        _build_article,
+        _apply_article,
         filters=HOTLINE_FILTERS,
     ),
     ResourceSpec(
-        "contact", "/contacts", Resource.CONTACT, m.Contact,
-        s.ContactCreate, s.ContactUpdate, s.ContactRead, _build_contact, _apply_non_null,
-        filters=("tenant_id",), big_ids=True,
+        "contact",
+        "/contacts",
+        Resource.CONTACT,
+        m.Contact,
+        s.ContactCreate,
+        s.ContactUpdate,
+        s.ContactRead,
+        _build_contact,
+        _apply_non_null,
+        filters=("tenant_id",),
+        big_ids=True,
     ),
 ]

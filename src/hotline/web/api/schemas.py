@@ -37,8 +37,8 @@ from hotline.web.api.fields import (
     Password,
     Phone,
     PositiveSeconds,
-    Secret,
     Seconds,
+    Secret,
     ShortText,
     Slug,
     Tag,
@@ -525,6 +525,6 @@ class LoginRequest(Body):
 
 class LoginResponse(BaseModel):
     token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth 2 token type
     expires_at: dt.datetime
     user: UserRead
