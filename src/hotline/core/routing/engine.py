@@ -1,0 +1,730 @@
+"""The routing engine (ACD): ``handle(event, now) -> commands`` and ``next_deadline()``.
+
+Theory of operation:
+Rule 1 (match on change): a decision is taken only when something changes: an interaction
+        enters a queue (find the best available operator), an operator becomes available
+        (find the best waiting interaction), or a waiting interaction reaches a new
+        expansion step.  Between changes nothing can match, so nothing is scanned.
+Rule 2 (order): interactions are served by ``(priority desc, ordered_at, seq)`` across all
+        the queues an operator serves; ``ordered_at`` is kept through offer timeouts,
+        callbacks and overflows, so nobody loses their place.
+Rule 3 (eligibility): an operator may take a queue's interaction if the queue's hotline is
+        assigned to them and they match the requirement of the interaction's expansion
+        step or of an earlier one.  Requirements are parsed before they get here.
+Rule 4 (strategy): among eligible available operators the queue's strategy decides:
+        longest idle (default), least occupied, best skill, round robin, random.
+Rule 5 (time): offer timeouts, expansion steps, max-wait overflow and wrap-up ends are
+        deadlines in one heap; ``next_deadline()`` gives the earliest, and any call with a
+        later ``now`` fires the due ones first.
+Every change appends a ``Log`` command: the interaction event log of KPI.md.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Iterable
+from typing import Any, assert_never
+
+from hotline.core import events as ev
+from hotline.core.commands import (
+    AnnounceWait,
+    CancelOffer,
+    Command,
+    Divert,
+    Log,
+    Offer,
+    OperatorStateChanged,
+)
+from hotline.core.model import EventType, OperatorState, OverflowAction, RoutingStrategy
+from hotline.core.routing.config import OperatorConfig, QueueConfig
+from hotline.core.routing.ewt import estimate_wait
+from hotline.core.routing.operator_state import Transition, next_state
+from hotline.core.routing.runtime import (
+    DONE,
+    OFFERED,
+    TALKING,
+    WAITING,
+    Eligibility,
+    OperatorRuntime,
+    QueueRuntime,
+    Waiting,
+    compact_idle,
+    compact_waiting,
+    idle_top,
+    waiting_top,
+)
+
+_EXPAND, _MAX_WAIT, _OFFER_TIMEOUT, _WRAP_END = range(4)
+_SERVING = frozenset(
+    {OperatorState.READY, OperatorState.RESERVED, OperatorState.BUSY, OperatorState.WRAP_UP}
+)
+_IDLE_STATES = frozenset({OperatorState.READY, OperatorState.RESERVED})
+#: a split may point at another split; deeper chains are a configuration error
+MAX_SPLIT_DEPTH = 8
+
+
+class RoutingConfigError(ValueError):
+    """The routing configuration is inconsistent (the administrator's to fix)."""
+
+
+class RoutingEngine:
+    """One ACD over a set of queues and operators; see the module docstring for its rules."""
+
+    def __init__(
+        self,
+        queues: Iterable[QueueConfig],
+        operators: Iterable[OperatorConfig],
+        *,
+        seed: int = 0,
+    ) -> None:
+        self._seq = itertools.count()
+        self._rng = random.Random(seed)  # noqa: S311 - routing, not cryptography
+        self._queues: dict[int, QueueRuntime] = {}
+        self._by_hotline: dict[int, list[QueueRuntime]] = {}
+        self._operators: dict[int, OperatorRuntime] = {}
+        self._interactions: dict[int, Waiting] = {}
+        self._deadlines: list[tuple[float, int, int, Any, int]] = []
+        self.decisions = 0
+        for q in queues:
+            self.configure_queue(q)
+        self._check_targets()
+        for o in operators:
+            self.configure_operator(o)
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def configure_queue(self, config: QueueConfig) -> None:
+        if not config.steps or config.steps[0].after_seconds != 0:
+            raise RoutingConfigError(f"queue {config.id}: the first step must start at 0 s")
+        if any(a.after_seconds >= b.after_seconds for a, b in itertools.pairwise(config.steps)):
+            raise RoutingConfigError(f"queue {config.id}: expansion steps must be increasing")
+        if config.id in self._queues:
+            raise RoutingConfigError(f"queue {config.id} configured twice")
+        runtime = QueueRuntime.build(config)
+        self._queues[config.id] = runtime
+        if not config.split:
+            self._by_hotline.setdefault(config.hotline_id, []).append(runtime)
+
+    def _check_targets(self) -> None:
+        for q in self._queues.values():
+            for target_id, weight in q.config.split:
+                if target_id not in self._queues or weight <= 0:
+                    raise RoutingConfigError(f"queue {q.id}: bad split target {target_id}/{weight}")
+            if q.config.overflow_action is OverflowAction.QUEUE:
+                target = q.config.overflow_target
+                if target is None or not target.isdigit() or int(target) not in self._queues:
+                    raise RoutingConfigError(f"queue {q.id}: overflow target {target!r} unknown")
+
+    def configure_operator(self, config: OperatorConfig) -> None:
+        if config.id in self._operators:
+            raise RoutingConfigError(f"operator {config.id} configured twice")
+        op = OperatorRuntime(config=config)
+        for hotline_id in config.hotline_ids:
+            for q in self._by_hotline.get(hotline_id, ()):
+                for i, step in enumerate(q.config.steps):
+                    if step.requirement.matches(config.skills):
+                        score = step.requirement.score(config.skills)
+                        op.eligible.append(Eligibility(q, i, score))
+                        q.eligible_operators += 1
+                        break
+        self._operators[config.id] = op
+
+    # -- the driver's interface -------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        heap = self._deadlines
+        while heap:
+            if self._deadline_valid(heap[0]):
+                return heap[0][0]
+            heapq.heappop(heap)
+        return None
+
+    def on_timer(self, now: float) -> list[Command]:
+        out: list[Command] = []
+        self._fire_due(now, out)
+        return out
+
+    def handle(self, event: ev.Event, now: float) -> list[Command]:
+        out: list[Command] = []
+        if self._deadlines and self._deadlines[0][0] <= now:
+            self._fire_due(now, out)
+        match event:
+            case ev.InteractionArrived():
+                self._arrive(event, now, out)
+            case ev.OperatorWentReady():
+                self._go_ready(self._op(event.operator_id), now, out)
+            case ev.OperatorWentNotReady():
+                self._go_not_ready(self._op(event.operator_id), event.reason, now, out)
+            case ev.OperatorLoggedOut():
+                self._go_not_ready(self._op(event.operator_id), "logout", now, out)
+            case ev.OfferAccepted():
+                self._accept(event.interaction_id, event.operator_id, now, out)
+            case ev.OfferDeclined():
+                w = self._interactions.get(event.interaction_id)
+                if (
+                    w is not None
+                    and w.status == OFFERED
+                    and w.offered_to is not None
+                    and w.offered_to.id == event.operator_id
+                ):
+                    self._miss(w, "declined", now, out)
+            case ev.CallerAbandoned():
+                self._abandon(event.interaction_id, now, out)
+            case ev.CallbackAccepted():
+                self._callback(event.interaction_id, event.number, now, out)
+            case ev.InteractionHeld():
+                self._log_talking(event.interaction_id, EventType.HELD, now, out)
+            case ev.InteractionResumed():
+                self._log_talking(event.interaction_id, EventType.RESUMED, now, out)
+            case ev.InteractionTransferred():
+                self._transfer(event.interaction_id, event.queue_id, now, out)
+            case ev.InteractionEnded():
+                self._end(event.interaction_id, now, out)
+            case ev.WrapUpExtended():
+                self._extend_wrap(self._op(event.operator_id), event.seconds, now)
+            case _:
+                assert_never(event)
+        return out
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def operator_state(self, operator_id: int) -> tuple[OperatorState, str | None]:
+        op = self._op(operator_id)
+        return op.state, op.reason
+
+    def operator_times(self, now: float) -> dict[int, tuple[float, float]]:
+        """Per operator ``(handling_seconds, idle_seconds)`` up to ``now`` (occupancy)."""
+        result = {}
+        for op in self._operators.values():
+            handling, idle = op.handling_seconds, op.idle_seconds
+            if op.state in _IDLE_STATES:
+                idle += now - op.state_since
+            elif op.state in _SERVING:
+                handling += now - op.state_since
+            result[op.id] = (handling, idle)
+        return result
+
+    def waiting_count(self, queue_id: int) -> int:
+        return sum(self._queues[queue_id].live_by_priority.values())
+
+    def estimate_wait(self, queue_id: int, priority: int = 0) -> float | None:
+        """EWT for a new arrival of ``priority`` in the queue (see ``ewt``)."""
+        q = self._queue(queue_id)
+        position = q.live_ahead_of(q.config.priority + priority) + 1
+        if position == 1 and self._best_idle(q, len(q.config.steps) - 1) is not None:
+            return 0.0
+        return estimate_wait(position, q.staffed, 0, q.handle_times.mean)
+
+    def position_of(self, interaction_id: int) -> int | None:
+        """1-based place in line of a waiting interaction (O(queue length): for announcements)."""
+        w = self._interactions.get(interaction_id)
+        if w is None or w.status != WAITING:
+            return None
+        key = (-w.priority, w.ordered_at, w.seq)
+        return 1 + sum(
+            1
+            for heap in w.queue.waiting
+            for e in heap
+            if e[4].status == WAITING and e[4].version == e[3] and e[:3] < key
+        )
+
+    # -- arrivals ---------------------------------------------------------------------------
+
+    def _arrive(self, event: ev.InteractionArrived, now: float, out: list[Command]) -> None:
+        if event.interaction_id in self._interactions:
+            return  # a duplicate delivery: the interaction is already in the engine
+        q = self._resolve_split(self._queue(event.queue_id), 0)
+        out.append(Log(event.interaction_id, EventType.ARRIVED, now, {"queue_id": event.queue_id}))
+        w = Waiting(
+            interaction_id=event.interaction_id,
+            queue=q,
+            channel=event.channel,
+            priority=q.config.priority + event.priority,
+            ordered_at=now,
+            seq=next(self._seq),
+            queued_at=now,
+        )
+        self._enter(w, now, out, {})
+
+    def _resolve_split(self, q: QueueRuntime, depth: int) -> QueueRuntime:
+        """Smooth weighted round robin (nginx): exact proportions, evenly interleaved."""
+        split = q.config.split
+        if not split:
+            return q
+        if depth >= MAX_SPLIT_DEPTH:
+            raise RoutingConfigError(f"queue {q.id}: split chain deeper than {MAX_SPLIT_DEPTH}")
+        total = 0
+        best = 0
+        for i, (_target, weight) in enumerate(split):
+            q.split_current[i] += weight
+            total += weight
+            if q.split_current[i] > q.split_current[best]:
+                best = i
+        q.split_current[best] -= total
+        return self._resolve_split(self._queue(split[best][0]), depth + 1)
+
+    def _enter(self, w: Waiting, now: float, out: list[Command], extra: dict[str, object]) -> None:
+        """``w`` enters its queue: offer at once if someone is free, else wait."""
+        q = w.queue
+        self._interactions[w.interaction_id] = w
+        op = self._best_idle(q, w.step)
+        if op is not None:
+            out.append(
+                Log(
+                    w.interaction_id,
+                    EventType.QUEUED,
+                    now,
+                    {"queue_id": q.id, "ewt": 0.0, "position": 1, **extra},
+                )
+            )
+            self._offer(w, op, now, out)
+            return
+        position = q.live_ahead_of(w.priority) + 1
+        ewt = estimate_wait(position, q.staffed, 0, q.handle_times.mean)
+        out.append(
+            Log(
+                w.interaction_id,
+                EventType.QUEUED,
+                now,
+                {"queue_id": q.id, "ewt": ewt, "position": position, **extra},
+            )
+        )
+        self._push_waiting(w)
+        config = q.config
+        out.append(
+            AnnounceWait(
+                w.interaction_id,
+                ewt if ewt is not None else -1.0,
+                position,
+                ewt is None or ewt > config.callback_threshold_seconds,
+            )
+        )
+        if len(config.steps) > 1:
+            self._schedule(w.queued_at + config.steps[1].after_seconds, _EXPAND, w, 0)
+        if config.max_wait_seconds is not None and config.overflow_action is not None:
+            self._schedule(w.queued_at + config.max_wait_seconds, _MAX_WAIT, w, w.seq)
+
+    def _push_waiting(self, w: Waiting) -> None:
+        q = w.queue
+        w.status = WAITING
+        w.version += 1
+        heap = q.waiting[w.step]
+        heapq.heappush(heap, w.heap_entry())
+        q.count_live(w.priority, 1)
+        if len(heap) > 64 and len(heap) > 4 * sum(q.live_by_priority.values()):
+            compact_waiting(heap)
+
+    def _leave_waiting(self, w: Waiting) -> None:
+        w.queue.count_live(w.priority, -1)
+        w.version += 1
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def _best_idle(self, q: QueueRuntime, step: int) -> OperatorRuntime | None:
+        channel = q.config.channel
+        best: tuple[Any, int, int, OperatorRuntime] | None = None
+        for s in range(step + 1):
+            entry = idle_top(q.idle[s], channel)
+            if entry is not None and (best is None or entry[:2] < best[:2]):
+                best = entry
+        return None if best is None else best[3]
+
+    def _best_waiting(self, op: OperatorRuntime) -> Waiting | None:
+        best: Waiting | None = None
+        for el in op.eligible:
+            q = el.queue
+            if not op.available_for(q.config.channel):
+                continue
+            for s in range(el.first_step, len(q.waiting)):
+                w = waiting_top(q.waiting[s])
+                if w is not None and (
+                    best is None
+                    or (-w.priority, w.ordered_at, w.seq)
+                    < (-best.priority, best.ordered_at, best.seq)
+                ):
+                    best = w
+        return best
+
+    def _strategy_key(self, q: QueueRuntime, op: OperatorRuntime, score: int) -> Any:
+        strategy = q.config.strategy
+        if strategy is RoutingStrategy.LONGEST_IDLE:
+            return op.idle_since
+        if strategy is RoutingStrategy.LEAST_OCCUPIED:
+            return (op.handling_seconds, op.idle_since)
+        if strategy is RoutingStrategy.BEST_SKILL:
+            return (-score, op.idle_since)
+        if strategy is RoutingStrategy.ROUND_ROBIN:
+            return op.last_offer_at
+        if strategy is RoutingStrategy.RANDOM:
+            return self._rng.random()
+        assert_never(strategy)
+
+    def _operator_free(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        """``op`` can take (more) work: take the best waiting one, or wait in the indexes."""
+        op.version += 1
+        w = self._best_waiting(op)
+        if w is not None:
+            self._leave_waiting(w)
+            self._offer(w, op, now, out)
+            return
+        for el in op.eligible:
+            q = el.queue
+            channel = q.config.channel
+            if op.available_for(channel):
+                heap = q.idle[el.first_step]
+                key = self._strategy_key(q, op, el.score)
+                heapq.heappush(heap, (key, next(self._seq), op.version, op))
+                if len(heap) > 64 and len(heap) > 4 * q.eligible_operators:
+                    compact_idle(heap, channel)
+
+    def _offer(self, w: Waiting, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        self.decisions += 1
+        w.status = OFFERED
+        w.offered_to = op
+        w.offer_token += 1
+        self._set_state(op, Transition.OFFER, now, out)
+        op.reserved_for = w
+        op.version += 1
+        op.last_offer_at = now
+        q = w.queue
+        expires = now + q.config.offer_timeout_seconds
+        out.append(
+            Log(
+                w.interaction_id,
+                EventType.OFFERED,
+                now,
+                {"operator_id": op.id, "queue_id": q.id, "callback": w.callback},
+            )
+        )
+        out.append(Offer(w.interaction_id, op.id, q.id, expires, w.callback))
+        self._schedule(expires, _OFFER_TIMEOUT, w, w.offer_token)
+
+    # -- interaction life -------------------------------------------------------------------
+
+    def _accept(self, iid: int, operator_id: int, now: float, out: list[Command]) -> None:
+        w = self._interactions.get(iid)
+        if w is None or w.status != OFFERED or w.offered_to is None:
+            return  # late or duplicate: the offer already timed out or was cancelled
+        op = w.offered_to
+        if op.id != operator_id:
+            return
+        op.reserved_for = None
+        self._set_state(op, Transition.ACCEPT, now, out)
+        op.load[w.channel] = op.load.get(w.channel, 0) + 1
+        op.total_load += 1
+        w.status = TALKING
+        w.answered_at = now
+        out.append(
+            Log(
+                iid,
+                EventType.ANSWERED,
+                now,
+                {"operator_id": op.id, "queue_id": w.queue.id, "callback": w.callback},
+            )
+        )
+        if op.pending is None and any(
+            op.available_for(el.queue.config.channel) for el in op.eligible
+        ):
+            self._operator_free(op, now, out)  # room for another chat
+
+    def _miss(self, w: Waiting, why: str, now: float, out: list[Command]) -> None:
+        """Offer timed out or declined: the operator goes not ready, the interaction goes
+        back to its original place in line and is offered to the next best operator."""
+        op = w.offered_to
+        assert op is not None  # noqa: S101 - status OFFERED implies an operator
+        out.append(
+            Log(
+                w.interaction_id,
+                EventType.OFFER_TIMEOUT,
+                now,
+                {"operator_id": op.id, "queue_id": w.queue.id, "reason": why},
+            )
+        )
+        op.reserved_for = None
+        self._set_state(op, Transition.MISS, now, out, reason="missed")
+        w.offered_to = None
+        self._requeue(w, now, out)
+
+    def _requeue(self, w: Waiting, now: float, out: list[Command]) -> None:
+        op = self._best_idle(w.queue, w.step)
+        if op is not None:
+            w.version += 1
+            self._offer(w, op, now, out)
+        else:
+            self._push_waiting(w)
+
+    def _abandon(self, iid: int, now: float, out: list[Command]) -> None:
+        w = self._interactions.get(iid)
+        if w is None or w.callback or w.status not in (WAITING, OFFERED):
+            return  # answered already (the end comes as InteractionEnded) or unknown
+        if w.status == WAITING:
+            self._leave_waiting(w)
+        else:
+            op = w.offered_to
+            assert op is not None  # noqa: S101
+            out.append(CancelOffer(iid, op.id))
+            op.reserved_for = None
+            w.offered_to = None
+            cancel = Transition.CANCEL_TO_BUSY if op.total_load else Transition.CANCEL
+            self._set_state(op, cancel, now, out)
+            self._after_release(op, now, out)
+        w.status = DONE
+        del self._interactions[iid]
+        out.append(Log(iid, EventType.ABANDONED, now, {"queue_id": w.queue.id}))
+
+    def _callback(self, iid: int, number: str, now: float, out: list[Command]) -> None:
+        w = self._interactions.get(iid)
+        if w is None or w.status != WAITING or w.callback:
+            return
+        self._leave_waiting(w)
+        w.callback = True
+        w.priority += w.queue.config.callback_priority_boost
+        out.append(
+            Log(iid, EventType.CALLBACK_REQUESTED, now, {"queue_id": w.queue.id, "number": number})
+        )
+        self._push_waiting(w)  # same ordered_at and seq: the place in line is kept
+
+    def _log_talking(self, iid: int, kind: EventType, now: float, out: list[Command]) -> None:
+        w = self._interactions.get(iid)
+        if w is not None and w.status == TALKING and w.offered_to is not None:
+            out.append(Log(iid, kind, now, {"operator_id": w.offered_to.id}))
+
+    def _end(self, iid: int, now: float, out: list[Command]) -> None:
+        w = self._interactions.get(iid)
+        if w is None:
+            return
+        if w.status in (WAITING, OFFERED):
+            self._abandon(iid, now, out)  # ended before an answer: that is an abandon
+            return
+        if w.status != TALKING:
+            return
+        self._finish_talk(w, now, out)
+        del self._interactions[iid]
+
+    def _finish_talk(self, w: Waiting, now: float, out: list[Command]) -> None:
+        op = w.offered_to
+        assert op is not None  # noqa: S101
+        w.status = DONE
+        op.load[w.channel] -= 1
+        op.total_load -= 1
+        out.append(Log(w.interaction_id, EventType.WRAP_UP_STARTED, now, {"operator_id": op.id}))
+        wrap = w.queue.config.wrap_up_seconds
+        if op.total_load > 0 or op.state is not OperatorState.BUSY:
+            # other chats still open (or a ringing offer): no separate wrap-up for this one
+            self._complete(w, op, now, 0.0, out)
+            if op.state is OperatorState.BUSY and op.pending is None:
+                self._operator_free(op, now, out)
+            return
+        self._set_state(op, Transition.END, now, out)
+        op.wrap_items.append(w)
+        op.wrap_token += 1
+        op.wrap_until = now + wrap
+        if wrap <= 0:
+            self._end_wrap(op, now, out)
+        else:
+            self._schedule(op.wrap_until, _WRAP_END, op, op.wrap_token)
+
+    def _complete(
+        self, w: Waiting, op: OperatorRuntime, now: float, wrap: float, out: list[Command]
+    ) -> None:
+        talk_end = now - wrap
+        w.queue.handle_times.add(talk_end - w.answered_at + wrap)
+        out.append(
+            Log(
+                w.interaction_id,
+                EventType.COMPLETED,
+                now,
+                {"operator_id": op.id, "queue_id": w.queue.id, "wrap_up": wrap},
+            )
+        )
+
+    def _end_wrap(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        started = op.state_since
+        for w in op.wrap_items:
+            self._complete(w, op, now, now - started, out)
+        op.wrap_items.clear()
+        op.wrap_token += 1
+        if op.pending is not None:
+            reason, op.pending = op.pending, None
+            self._set_state(op, Transition.WRAP_DONE_TO_BREAK, now, out, reason=reason)
+            if reason == "logout":
+                self._set_state(op, Transition.LOGOUT, now, out)
+            return
+        self._set_state(op, Transition.WRAP_DONE, now, out)
+        self._operator_free(op, now, out)
+
+    def _extend_wrap(self, op: OperatorRuntime, seconds: float, now: float) -> None:
+        if op.state is not OperatorState.WRAP_UP or seconds <= 0:
+            return
+        op.wrap_until = max(op.wrap_until, now) + seconds
+        op.wrap_token += 1
+        self._schedule(op.wrap_until, _WRAP_END, op, op.wrap_token)
+
+    def _transfer(self, iid: int, queue_id: int, now: float, out: list[Command]) -> None:
+        w = self._interactions.get(iid)
+        if w is None or w.status != TALKING:
+            return
+        target = self._resolve_split(self._queue(queue_id), 0)
+        out.append(Log(iid, EventType.TRANSFERRED, now, {"to_queue": target.id}))
+        self._finish_talk(w, now, out)
+        new = Waiting(iid, target, w.channel, target.config.priority, now, next(self._seq), now)
+        self._enter(new, now, out, {"transferred_from": w.queue.id})
+
+    # -- operators --------------------------------------------------------------------------
+
+    def _go_ready(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        op.pending = None
+        if op.state is OperatorState.WRAP_UP:
+            self._end_wrap(op, now, out)  # "ready" during wrap-up ends it early
+            return
+        if op.state in (OperatorState.OFFLINE, OperatorState.NOT_READY):
+            self._set_state(op, Transition.GO_READY, now, out)
+            self._operator_free(op, now, out)
+
+    def _go_not_ready(
+        self, op: OperatorRuntime, reason: str, now: float, out: list[Command]
+    ) -> None:
+        if op.state in (OperatorState.READY, OperatorState.NOT_READY, OperatorState.OFFLINE):
+            if reason == "logout":
+                self._set_state(op, Transition.LOGOUT, now, out)
+            else:
+                self._set_state(op, Transition.GO_NOT_READY, now, out, reason=reason)
+            op.version += 1  # forget its idle-index entries
+        else:
+            op.pending = reason  # Rule 2 of operator_state: taken when the work is done
+
+    def _after_release(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        if op.pending is not None and op.total_load == 0 and op.state is OperatorState.READY:
+            reason, op.pending = op.pending, None
+            self._go_not_ready(op, reason, now, out)
+        elif op.state in (OperatorState.READY, OperatorState.BUSY):
+            self._operator_free(op, now, out)
+
+    def _set_state(
+        self,
+        op: OperatorRuntime,
+        transition: Transition,
+        now: float,
+        out: list[Command],
+        reason: str | None = None,
+    ) -> None:
+        old = op.state
+        new = next_state(old, transition)
+        elapsed = now - op.state_since
+        if old in _IDLE_STATES:
+            op.idle_seconds += elapsed
+        elif old in _SERVING:
+            op.handling_seconds += elapsed
+        op.state_since = now
+        if new is OperatorState.READY and old is not OperatorState.RESERVED:
+            op.idle_since = now
+        if (old in _SERVING) != (new in _SERVING):
+            delta = 1 if new in _SERVING else -1
+            for el in op.eligible:
+                el.queue.staffed += delta
+        op.state = new
+        op.reason = reason if new is OperatorState.NOT_READY else None
+        if new is not old or reason is not None:
+            out.append(OperatorStateChanged(op.id, new, op.reason))
+
+    # -- deadlines --------------------------------------------------------------------------
+
+    def _schedule(self, at: float, kind: int, obj: Any, token: int) -> None:
+        heapq.heappush(self._deadlines, (at, next(self._seq), kind, obj, token))
+
+    @staticmethod
+    def _deadline_valid(entry: tuple[float, int, int, Any, int]) -> bool:
+        _at, _seq, kind, obj, token = entry
+        if kind == _OFFER_TIMEOUT:
+            return bool(obj.status == OFFERED and obj.offer_token == token)
+        if kind == _EXPAND:
+            return bool(obj.status in (WAITING, OFFERED) and obj.step == token)
+        if kind == _MAX_WAIT:
+            return bool(obj.status == WAITING and not obj.callback and obj.seq == token)
+        return bool(obj.state is OperatorState.WRAP_UP and obj.wrap_token == token)
+
+    def _fire_due(self, now: float, out: list[Command]) -> None:
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            if not self._deadline_valid(entry):
+                continue
+            at, _seq, kind, obj, _token = entry
+            if kind == _OFFER_TIMEOUT:
+                self._miss(obj, "timeout", at, out)
+            elif kind == _EXPAND:
+                self._expand(obj, at, out)
+            elif kind == _MAX_WAIT:
+                self._overflow(obj, at, out)
+            else:
+                self._end_wrap(obj, at, out)
+
+    def _expand(self, w: Waiting, now: float, out: list[Command]) -> None:
+        steps = w.queue.config.steps
+        w.step += 1
+        if w.step + 1 < len(steps):
+            self._schedule(w.queued_at + steps[w.step + 1].after_seconds, _EXPAND, w, w.step)
+        if w.status != WAITING:
+            return  # ringing: the new step applies if it comes back
+        self._leave_waiting(w)
+        op = self._best_idle(w.queue, w.step)
+        if op is not None:
+            self._offer(w, op, now, out)
+        else:
+            self._push_waiting(w)
+
+    def _overflow(self, w: Waiting, now: float, out: list[Command]) -> None:
+        q = w.queue
+        config = q.config
+        action = config.overflow_action
+        assert action is not None  # noqa: S101 - scheduled only with an action
+        self._leave_waiting(w)
+        if action is OverflowAction.QUEUE:
+            target = self._resolve_split(self._queue(int(config.overflow_target or 0)), 0)
+            out.append(
+                Log(
+                    w.interaction_id,
+                    EventType.OVERFLOWED,
+                    now,
+                    {"from_queue": q.id, "to_queue": target.id},
+                )
+            )
+            moved = Waiting(
+                w.interaction_id,
+                target,
+                w.channel,
+                target.config.priority + (w.priority - config.priority),
+                w.ordered_at,
+                w.seq,
+                now,
+            )
+            w.status = DONE
+            self._enter(moved, now, out, {"overflow_from": q.id})
+            return
+        w.status = DONE
+        del self._interactions[w.interaction_id]
+        out.append(
+            Log(
+                w.interaction_id,
+                EventType.OVERFLOWED,
+                now,
+                {"from_queue": q.id, "action": action.value},
+            )
+        )
+        out.append(Divert(w.interaction_id, q.id, action, config.overflow_target))
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _op(self, operator_id: int) -> OperatorRuntime:
+        try:
+            return self._operators[operator_id]
+        except KeyError:
+            raise RoutingConfigError(f"unknown operator {operator_id}") from None
+
+    def _queue(self, queue_id: int) -> QueueRuntime:
+        try:
+            return self._queues[queue_id]
+        except KeyError:
+            raise RoutingConfigError(f"unknown queue {queue_id}") from None

@@ -1,0 +1,166 @@
+"""The engine's live state: waiting interactions, operators, queues, and their indexes.
+
+Plain mutable records owned by one engine (one asyncio task or one simulation), never
+shared.  Everything here can be rebuilt by replaying the events that produced it.
+
+Indexes (so that no decision scans every operator):
+- ``QueueRuntime.waiting[step]``: heap of interactions at that expansion step, ordered by
+  ``(-priority, ordered_at, seq)`` (STYLE §10: queue order is one key).
+- ``QueueRuntime.idle[step]``: heap of available operators whose first eligible step for
+  this queue is ``step``, ordered by the queue strategy's key.
+Heaps are lazy: an entry is valid only while its version matches the record's; stale
+entries are dropped when they surface and the heap is compacted when they pile up.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.core.model import Channel, OperatorState
+from hotline.core.routing.config import OperatorConfig, QueueConfig
+from hotline.core.routing.ewt import HandleTimes
+
+#: default AHT for EWT before a queue has any history: 3 minutes, a typical inbound call
+DEFAULT_HANDLE_SECONDS = 180.0
+
+WAITING, OFFERED, TALKING, DONE = 0, 1, 2, 3
+
+
+@dataclass(slots=True, eq=False)
+class Waiting:
+    """One visit of an interaction to a queue, from entry to the end of its wrap-up."""
+
+    interaction_id: int
+    queue: QueueRuntime
+    channel: Channel
+    priority: int
+    ordered_at: float  # keeps the place in line across offer timeouts and overflows
+    seq: int
+    queued_at: float  # entry into this queue: waits and expansion count from here
+    step: int = 0
+    callback: bool = False
+    status: int = WAITING
+    version: int = 0  # bumped whenever its heap entries must be forgotten
+    offered_to: OperatorRuntime | None = None
+    offer_token: int = 0
+    answered_at: float = 0.0
+
+    def heap_entry(self) -> tuple[int, float, int, int, Waiting]:
+        return (-self.priority, self.ordered_at, self.seq, self.version, self)
+
+
+@dataclass(slots=True, eq=False)
+class Eligibility:
+    queue: QueueRuntime
+    first_step: int
+    score: int
+
+
+@dataclass(slots=True, eq=False)
+class OperatorRuntime:
+    config: OperatorConfig
+    id: int = field(init=False)
+    state: OperatorState = OperatorState.OFFLINE
+    reason: str | None = None
+    pending: str | None = None  # a break or logout asked for while busy
+    state_since: float = 0.0
+    idle_since: float = 0.0
+    last_offer_at: float = 0.0
+    version: int = 0
+    load: dict[Channel, int] = field(default_factory=dict)
+    total_load: int = 0
+    reserved_for: Waiting | None = None
+    wrap_token: int = 0
+    wrap_until: float = 0.0
+    wrap_items: list[Waiting] = field(default_factory=list)
+    handling_seconds: float = 0.0
+    idle_seconds: float = 0.0
+    eligible: list[Eligibility] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.id = self.config.id
+
+    def available_for(self, channel: Channel) -> bool:
+        """Rule 1 of ``operator_state``: may this operator be offered ``channel`` now?"""
+        state = self.state
+        capacity = self.config.capacity.get(channel, 0)
+        if state is OperatorState.READY:
+            return capacity > 0
+        if state is not OperatorState.BUSY:
+            return False
+        load = self.load
+        if channel is Channel.CALL:
+            return (
+                self.config.call_while_chatting and load.get(Channel.CALL, 0) == 0 and capacity > 0
+            )
+        return load.get(Channel.CALL, 0) == 0 and load.get(channel, 0) < capacity
+
+
+@dataclass(slots=True, eq=False)
+class QueueRuntime:
+    config: QueueConfig
+    id: int = field(init=False)
+    handle_times: HandleTimes
+    waiting: list[list[tuple[int, float, int, int, Waiting]]]
+    idle: list[list[tuple[Any, int, int, OperatorRuntime]]]
+    live_by_priority: dict[int, int] = field(default_factory=dict)
+    staffed: int = 0
+    eligible_operators: int = 0
+    split_current: list[int] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, config: QueueConfig) -> QueueRuntime:
+        steps = len(config.steps)
+        return cls(
+            config=config,
+            handle_times=HandleTimes(DEFAULT_HANDLE_SECONDS),
+            waiting=[[] for _ in range(steps)],
+            idle=[[] for _ in range(steps)],
+            split_current=[0] * len(config.split),
+        )
+
+    def __post_init__(self) -> None:
+        self.id = self.config.id
+
+    def live_ahead_of(self, priority: int) -> int:
+        """Waiting interactions that would be served before a new one of ``priority``."""
+        return sum(n for p, n in self.live_by_priority.items() if p >= priority)
+
+    def count_live(self, priority: int, delta: int) -> None:
+        self.live_by_priority[priority] = self.live_by_priority.get(priority, 0) + delta
+
+
+def waiting_top(heap: list[tuple[int, float, int, int, Waiting]]) -> Waiting | None:
+    """The first valid entry of a waiting heap, dropping stale ones on the way."""
+    while heap:
+        entry = heap[0]
+        w = entry[4]
+        if w.status == WAITING and w.version == entry[3]:
+            return w
+        heapq.heappop(heap)
+    return None
+
+
+def idle_top(
+    heap: list[tuple[Any, int, int, OperatorRuntime]], channel: Channel
+) -> tuple[Any, int, int, OperatorRuntime] | None:
+    """The first operator entry still valid and available for ``channel``."""
+    while heap:
+        entry = heap[0]
+        op = entry[3]
+        if op.version == entry[2] and op.available_for(channel):
+            return entry
+        heapq.heappop(heap)
+    return None
+
+
+def compact_waiting(heap: list[tuple[int, float, int, int, Waiting]]) -> None:
+    heap[:] = [e for e in heap if e[4].status == WAITING and e[4].version == e[3]]
+    heapq.heapify(heap)
+
+
+def compact_idle(heap: list[tuple[Any, int, int, OperatorRuntime]], channel: Channel) -> None:
+    heap[:] = [e for e in heap if e[3].version == e[2] and e[3].available_for(channel)]
+    heapq.heapify(heap)
