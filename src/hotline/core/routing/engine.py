@@ -47,13 +47,11 @@ from hotline.core.routing.runtime import (
     TALKING,
     WAITING,
     Eligibility,
+    IdleEntry,
     OperatorRuntime,
     QueueRuntime,
     Waiting,
-    compact_idle,
     compact_waiting,
-    idle_top,
-    waiting_top,
 )
 
 _EXPAND, _MAX_WAIT, _OFFER_TIMEOUT, _WRAP_END = range(4)
@@ -127,6 +125,7 @@ class RoutingEngine:
                     if step.requirement.matches(config.skills):
                         score = step.requirement.score(config.skills)
                         op.eligible.append(Eligibility(q, i, score))
+                        op.channels.add(q.config.channel)
                         q.eligible_operators += 1
                         break
         self._operators[config.id] = op
@@ -323,29 +322,40 @@ class RoutingEngine:
     # -- matching ---------------------------------------------------------------------------
 
     def _best_idle(self, q: QueueRuntime, step: int) -> OperatorRuntime | None:
-        channel = q.config.channel
-        best: tuple[Any, int, int, OperatorRuntime] | None = None
+        channel = q.channel
+        best: IdleEntry | None = None
         for s in range(step + 1):
-            entry = idle_top(q.idle[s], channel)
+            entry = q.idle[s].top(channel)
             if entry is not None and (best is None or entry[:2] < best[:2]):
                 best = entry
         return None if best is None else best[3]
 
     def _best_waiting(self, op: OperatorRuntime) -> Waiting | None:
-        best: Waiting | None = None
+        """The waiting interaction ``op`` should take next (Rule 2), or None.
+
+        The hot path of an operator becoming free: queues with nobody waiting are skipped
+        on one integer, and heap entries are compared as they are (their first three
+        fields are the order key; ``seq`` is unique, so the record is never compared).
+        """
+        best: tuple[int, float, int, int, Waiting] | None = None
+        available = {channel: op.available_for(channel) for channel in op.channels}
+        heappop = heapq.heappop
         for el in op.eligible:
             q = el.queue
-            if not op.available_for(q.config.channel):
+            if not q.live or not available[q.channel]:
                 continue
-            for s in range(el.first_step, len(q.waiting)):
-                w = waiting_top(q.waiting[s])
-                if w is not None and (
-                    best is None
-                    or (-w.priority, w.ordered_at, w.seq)
-                    < (-best.priority, best.ordered_at, best.seq)
-                ):
-                    best = w
-        return best
+            waiting = q.waiting
+            for s in range(el.first_step, len(waiting)):
+                heap = waiting[s]
+                while heap:
+                    entry = heap[0]
+                    w = entry[4]
+                    if w.status == WAITING and w.version == entry[3]:
+                        if best is None or entry < best:
+                            best = entry
+                        break
+                    heappop(heap)  # stale: answered, abandoned or moved on
+        return None if best is None else best[4]
 
     def _strategy_key(self, q: QueueRuntime, op: OperatorRuntime, score: int) -> Any:
         strategy = q.config.strategy
@@ -369,15 +379,24 @@ class RoutingEngine:
             self._leave_waiting(w)
             self._offer(w, op, now, out)
             return
+        available = {channel: op.available_for(channel) for channel in op.channels}
+        version = op.version
+        op_id = op.id
+        idle_since = op.idle_since
+        longest_idle = RoutingStrategy.LONGEST_IDLE
         for el in op.eligible:
             q = el.queue
-            channel = q.config.channel
-            if op.available_for(channel):
-                heap = q.idle[el.first_step]
-                key = self._strategy_key(q, op, el.score)
-                heapq.heappush(heap, (key, next(self._seq), op.version, op))
-                if len(heap) > 64 and len(heap) > 4 * q.eligible_operators:
-                    compact_idle(heap, channel)
+            if available[q.channel]:
+                pool = q.idle[el.first_step]
+                key = (
+                    idle_since
+                    if q.strategy is longest_idle
+                    else self._strategy_key(q, op, el.score)
+                )
+                # (key, operator id, version) is unique per heap: the record is never compared
+                pool.push((key, op_id, version, op))
+                if len(pool) > 64 and len(pool) > 4 * q.eligible_operators:
+                    pool.compact(q.channel)
 
     def _offer(self, w: Waiting, op: OperatorRuntime, now: float, out: list[Command]) -> None:
         self.decisions += 1
@@ -424,9 +443,7 @@ class RoutingEngine:
                 {"operator_id": op.id, "queue_id": w.queue.id, "callback": w.callback},
             )
         )
-        if op.pending is None and any(
-            op.available_for(el.queue.config.channel) for el in op.eligible
-        ):
+        if op.multitasks and op.pending is None and any(map(op.available_for, op.channels)):
             self._operator_free(op, now, out)  # room for another chat
 
     def _miss(self, w: Waiting, why: str, now: float, out: list[Command]) -> None:

@@ -6,8 +6,8 @@ shared.  Everything here can be rebuilt by replaying the events that produced it
 Indexes (so that no decision scans every operator):
 - ``QueueRuntime.waiting[step]``: heap of interactions at that expansion step, ordered by
   ``(-priority, ordered_at, seq)`` (STYLE §10: queue order is one key).
-- ``QueueRuntime.idle[step]``: heap of available operators whose first eligible step for
-  this queue is ``step``, ordered by the queue strategy's key.
+- ``QueueRuntime.idle[step]``: an :class:`IdlePool` of available operators whose first
+  eligible step for this queue is ``step``, ordered by the queue strategy's key.
 Heaps are lazy: an entry is valid only while its version matches the record's; stale
 entries are dropped when they surface and the heap is compacted when they pile up.
 """
@@ -15,10 +15,11 @@ entries are dropped when they surface and the heap is compacted when they pile u
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotline.core.model import Channel, OperatorState
+from hotline.core.model import Channel, OperatorState, RoutingStrategy
 from hotline.core.routing.config import OperatorConfig, QueueConfig
 from hotline.core.routing.ewt import HandleTimes
 
@@ -78,9 +79,13 @@ class OperatorRuntime:
     handling_seconds: float = 0.0
     idle_seconds: float = 0.0
     eligible: list[Eligibility] = field(default_factory=list)
+    channels: set[Channel] = field(default_factory=set)  # of the queues it is eligible for
+    multitasks: bool = field(init=False)  # may hold several interactions at once
 
     def __post_init__(self) -> None:
         self.id = self.config.id
+        config = self.config
+        self.multitasks = config.call_while_chatting or any(n > 1 for n in config.capacity.values())
 
     def available_for(self, channel: Channel) -> bool:
         """Rule 1 of ``operator_state``: may this operator be offered ``channel`` now?"""
@@ -102,10 +107,13 @@ class OperatorRuntime:
 class QueueRuntime:
     config: QueueConfig
     id: int = field(init=False)
+    channel: Channel = field(init=False)
+    strategy: RoutingStrategy = field(init=False)
     handle_times: HandleTimes
     waiting: list[list[tuple[int, float, int, int, Waiting]]]
-    idle: list[list[tuple[Any, int, int, OperatorRuntime]]]
+    idle: list[IdlePool]
     live_by_priority: dict[int, int] = field(default_factory=dict)
+    live: int = 0  # waiting interactions (all priorities): lets matching skip empty queues
     staffed: int = 0
     eligible_operators: int = 0
     split_current: list[int] = field(default_factory=list)
@@ -117,12 +125,14 @@ class QueueRuntime:
             config=config,
             handle_times=HandleTimes(DEFAULT_HANDLE_SECONDS),
             waiting=[[] for _ in range(steps)],
-            idle=[[] for _ in range(steps)],
+            idle=[IdlePool() for _ in range(steps)],
             split_current=[0] * len(config.split),
         )
 
     def __post_init__(self) -> None:
         self.id = self.config.id
+        self.channel = self.config.channel
+        self.strategy = self.config.strategy
 
     def live_ahead_of(self, priority: int) -> int:
         """Waiting interactions that would be served before a new one of ``priority``."""
@@ -130,6 +140,7 @@ class QueueRuntime:
 
     def count_live(self, priority: int, delta: int) -> None:
         self.live_by_priority[priority] = self.live_by_priority.get(priority, 0) + delta
+        self.live += delta
 
 
 def waiting_top(heap: list[tuple[int, float, int, int, Waiting]]) -> Waiting | None:
@@ -143,24 +154,64 @@ def waiting_top(heap: list[tuple[int, float, int, int, Waiting]]) -> Waiting | N
     return None
 
 
-def idle_top(
-    heap: list[tuple[Any, int, int, OperatorRuntime]], channel: Channel
-) -> tuple[Any, int, int, OperatorRuntime] | None:
-    """The first operator entry still valid and available for ``channel``."""
-    while heap:
-        entry = heap[0]
-        op = entry[3]
-        if op.version == entry[2] and op.available_for(channel):
-            return entry
-        heapq.heappop(heap)
-    return None
+IdleEntry = tuple[Any, int, int, OperatorRuntime]  # (strategy key, operator id, version, op)
+
+
+class IdlePool:
+    """Available operators of one queue step, lowest strategy key first.
+
+    Most keys arrive in increasing order (longest idle: operators become idle at ``now``,
+    which only grows), so in-order entries go to a deque (O(1) in and out) and only the
+    out-of-order ones to a heap; the pool's head is the smaller of the two heads.  Entries
+    are lazy like the waiting heaps: stale ones are dropped when they surface.
+    """
+
+    __slots__ = ("_heap", "_run")
+
+    def __init__(self) -> None:
+        self._run: deque[IdleEntry] = deque()
+        self._heap: list[IdleEntry] = []
+
+    def __len__(self) -> int:
+        return len(self._run) + len(self._heap)
+
+    def push(self, entry: IdleEntry) -> None:
+        run = self._run
+        if not run or run[-1] <= entry:
+            run.append(entry)
+        else:
+            heapq.heappush(self._heap, entry)
+
+    def top(self, channel: Channel) -> IdleEntry | None:
+        """The first entry still valid and available for ``channel``."""
+        run, heap = self._run, self._heap
+        while run:
+            entry = run[0]
+            op = entry[3]
+            if op.version == entry[2] and op.available_for(channel):
+                break
+            run.popleft()
+        while heap:
+            entry = heap[0]
+            op = entry[3]
+            if op.version == entry[2] and op.available_for(channel):
+                break
+            heapq.heappop(heap)
+        if not heap:
+            return run[0] if run else None
+        if not run:
+            return heap[0]
+        return run[0] if run[0] < heap[0] else heap[0]
+
+    def compact(self, channel: Channel) -> None:
+        def valid(e: IdleEntry) -> bool:
+            return e[3].version == e[2] and e[3].available_for(channel)
+
+        self._run = deque(e for e in self._run if valid(e))
+        self._heap = [e for e in self._heap if valid(e)]
+        heapq.heapify(self._heap)
 
 
 def compact_waiting(heap: list[tuple[int, float, int, int, Waiting]]) -> None:
     heap[:] = [e for e in heap if e[4].status == WAITING and e[4].version == e[3]]
-    heapq.heapify(heap)
-
-
-def compact_idle(heap: list[tuple[Any, int, int, OperatorRuntime]], channel: Channel) -> None:
-    heap[:] = [e for e in heap if e[3].version == e[2] and e[3].available_for(channel)]
     heapq.heapify(heap)

@@ -25,6 +25,7 @@ from hotline.core.model import (
     Role,
     RoutingStrategy,
 )
+from hotline.core.routing.expr import RequirementError, parse_requirement
 from hotline.web.api.fields import (
     Description,
     Id,
@@ -206,6 +207,16 @@ class QueueFields(Body):
     max_wait_seconds: PositiveSeconds | None = None
     overflow_action: OverflowAction | None = None
     overflow_target: ShortText | None = None
+
+    @field_validator("skill_requirement")
+    @classmethod
+    def _requirement(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_requirement(value)
+            except RequirementError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _overflow(self) -> QueueFields:
