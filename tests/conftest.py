@@ -100,7 +100,12 @@ async def database(backend_db: Database) -> Database:
 
 @pytest.fixture
 def settings(tmp_path: Any) -> Settings:
-    return Settings(data_dir=tmp_path, login_max_failures=3, login_window_seconds=60)
+    return Settings(
+        data_dir=tmp_path,
+        login_max_failures=3,
+        login_address_max_failures=6,
+        login_window_seconds=60,
+    )
 
 
 @pytest.fixture

@@ -36,7 +36,12 @@ def build_context(settings: Settings, db: Database) -> ApiContext:
         db=db,
         settings=settings,
         metrics=Metrics(),
-        limiter=SlidingWindowLimiter(settings.login_max_failures, settings.login_window_seconds),
+        login_limiter=SlidingWindowLimiter(
+            settings.login_max_failures, settings.login_window_seconds
+        ),
+        address_limiter=SlidingWindowLimiter(
+            settings.login_address_max_failures, settings.login_window_seconds
+        ),
         clock=utc_now,
         monotonic=time.monotonic,
     )

@@ -42,8 +42,10 @@ class Settings(BaseSettings):
     api_token_ttl_seconds: int = 30 * 24 * 3600
     #: set when served over HTTPS (behind a proxy) so cookies are never sent in clear
     secure_cookies: bool = False
-    #: login throttling: this many failures per window, per login and per client address
+    #: login throttling: failures per window per login, and per client address (higher:
+    #: a call-center floor often shares one NAT address)
     login_max_failures: int = 5
+    login_address_max_failures: int = 30
     login_window_seconds: float = 60.0
 
     @field_validator("http", "sip")

@@ -6,13 +6,14 @@ creates an engine or reads the environment (that is the composition root's job).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 import hotline
 from hotline.store.migrate import current_revision, head_revision
@@ -23,14 +24,36 @@ from hotline.web.api.errors import install_error_handlers
 from hotline.web.api.resources import SPECS
 
 
-def _route_template(request: Request) -> str:
+class _RouteTemplates:
     """Label metrics by route template (``/api/v1/queues/{item_id}``), never by raw path:
-    raw paths would make one time series per id."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+    raw paths would make one time series per id.
+
+    The templates are the OpenAPI paths (full paths, whatever the routers' nesting) plus the
+    app's own plain routes (``/docs``).  Walking ``app.router.routes`` instead breaks on
+    FastAPI versions that keep included routers as one opaque route without a ``path``.
+    Built on the first request, when every route is in place.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+        self._table: list[tuple[re.Pattern[str], str]] | None = None
+
+    def __call__(self, path: str) -> str:
+        if self._table is None:
+            self._table = self._build()
+        for regex, template in self._table:
+            if regex.match(path):
+                return template
+        return "unmatched"
+
+    def _build(self) -> list[tuple[re.Pattern[str], str]]:
+        templates = set(self._app.openapi().get("paths", {}))
+        for route in self._app.router.routes:
+            if isinstance(path := getattr(route, "path", None), str):
+                templates.add(path)
+        # literal paths before templated ones, in case one ever shadows the other
+        ordered = sorted(templates, key=lambda t: (t.count("{"), t))
+        return [(compile_path(t)[0], t) for t in ordered]
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -72,13 +95,15 @@ def create_app(ctx: ApiContext) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    route_template = _RouteTemplates(app)
+
     @app.middleware("http")
     async def _measure(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        route = _route_template(request)
+        route = route_template(request.scope["path"])
         ctx.metrics.http_requests.labels(route, request.method, str(response.status_code)).inc()
         ctx.metrics.http_latency.labels(route).observe(time.perf_counter() - started)
         return response

@@ -31,9 +31,14 @@ def _client_ip(request: Request) -> str:
     summary="Exchange login and password for a token",
 )
 async def login(body: LoginRequest, request: Request, response: Response, ctx: Ctx) -> Any:
-    keys = (f"login:{body.login.lower()}", f"ip:{_client_ip(request)}")
+    # per login (guessing one account) and per client address (spraying many): a whole
+    # call-center floor often shares one NAT address, so that limit is higher
+    throttles = (
+        (ctx.login_limiter, body.login.lower()),
+        (ctx.address_limiter, _client_ip(request)),
+    )
     t = ctx.monotonic()
-    wait = max(ctx.limiter.retry_after(k, t) for k in keys)
+    wait = max(limiter.retry_after(key, t) for limiter, key in throttles)
     if wait > 0:
         ctx.metrics.logins.labels("throttled").inc()
         raise ApiError(
@@ -49,11 +54,11 @@ async def login(body: LoginRequest, request: Request, response: Response, ctx: C
         ).scalar_one_or_none()
         ok = verify_password(user.password_hash if user else None, body.password)
         if user is None or not ok or not user.active:
-            for k in keys:
-                ctx.limiter.hit(k, t)
+            for limiter, key in throttles:
+                limiter.hit(key, t)
             ctx.metrics.logins.labels("failed").inc()
             raise ApiError(401, "bad_credentials", "login or password is wrong")
-        ctx.limiter.reset(keys[0])
+        ctx.login_limiter.reset(body.login.lower())
         ttl = (
             ctx.settings.session_ttl_seconds
             if body.kind == "session"

@@ -221,16 +221,10 @@ def crud_router(spec: ResourceSpec[Any]) -> APIRouter:
         now = ctx.clock()
         row = await load(session, item_id)
         changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+        # named before ``apply``, which pops the fields it handles itself (numbers, skills…)
+        fields = sorted(k for k in changes if k != "password")
         await spec.apply(session, principal, row, changes, now)
-        audit(
-            session,
-            principal,
-            "update",
-            spec.name,
-            row,
-            now,
-            {"fields": sorted(k for k in changes if k != "password")},
-        )
+        audit(session, principal, "update", spec.name, row, now, {"fields": fields})
         await session.commit()
         await session.refresh(row)
         return spec.to_read(row)

@@ -36,7 +36,8 @@ class ApiContext:
     db: Database
     settings: Settings
     metrics: Metrics
-    limiter: SlidingWindowLimiter
+    login_limiter: SlidingWindowLimiter
+    address_limiter: SlidingWindowLimiter
     clock: Callable[[], dt.datetime]
     monotonic: Callable[[], float]
 

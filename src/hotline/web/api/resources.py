@@ -176,7 +176,7 @@ async def _apply_article(
     changes: dict[str, Any],
     now: dt.datetime,
 ) -> None:
-    await apply_plain(session, p, row, changes, now)
+    await _apply_non_null(session, p, row, changes, now)
     row.updated_at = now
 
 
