@@ -26,8 +26,9 @@ from hotline.sim.driver import run_scenario
 from hotline.sim.scenario import parse_scenario
 
 
-def hotline_rate(per_hour: float, aht: float, patience: float, agents: int, hours: float,
-                 seed: int) -> dict[str, Any]:
+def hotline_rate(
+    per_hour: float, aht: float, patience: float, agents: int, hours: float, seed: int
+) -> dict[str, Any]:
     scenario = parse_scenario(
         f"""
 seed: {seed}
@@ -56,8 +57,9 @@ operators:
     }
 
 
-def simpy_rate(per_hour: float, aht: float, patience: float, agents: int, hours: float,
-               seed: int) -> dict[str, Any]:
+def simpy_rate(
+    per_hour: float, aht: float, patience: float, agents: int, hours: float, seed: int
+) -> dict[str, Any]:
     rng = random.Random(seed)
     env = simpy.Environment()
     pool = simpy.Resource(env, capacity=agents)
@@ -108,8 +110,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hours", type=float, default=100.0, help="simulated hours, M/M/N+M")
     parser.add_argument("--quick", action="store_true", help="skip the month and the big day")
     args = parser.parse_args(argv)
-    params = {"per_hour": 720.0, "aht": 240.0, "patience": 120.0, "agents": 50,
-              "hours": args.hours, "seed": 42}
+    params = {
+        "per_hour": 720.0,
+        "aht": 240.0,
+        "patience": 120.0,
+        "agents": 50,
+        "hours": args.hours,
+        "seed": 42,
+    }
     ours = hotline_rate(**params)
     theirs = simpy_rate(**params)
     result: dict[str, Any] = {

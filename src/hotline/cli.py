@@ -2,7 +2,8 @@
 
 Glue only: each command turns options into :class:`~hotline.settings.Settings`, calls one
 function that does the work (:func:`hotline.app.run`, :func:`hotline.demo.seed_demo`,
-:func:`hotline.users.create_user`, :mod:`hotline.store.migrate`) and prints the answer.
+:func:`hotline.users.create_user`, :mod:`hotline.store.migrate`,
+:func:`hotline.sim.driver.run_scenario`) and prints the answer.
 
 Contracts (DESIGN.md §4):
 
@@ -28,6 +29,7 @@ from alembic.util.exc import CommandError
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -38,6 +40,7 @@ from hotline.demo import USERS as DEMO_USERS
 from hotline.demo import DemoError, seed_demo
 from hotline.security import random_password
 from hotline.settings import Settings
+from hotline.sim.scenario import Scenario, ScenarioError, load_scenario
 from hotline.store import migrate as migrations
 from hotline.store.db import Database
 from hotline.users import UserError, create_user, validate_password
@@ -369,3 +372,108 @@ def user_add(
     typer.echo(f"created user {login} (id {user_id}, {role.value}, {where})")
     if generated:
         typer.echo(f"password: {secret}  (shown only now)")
+
+
+# --- simulate -----------------------------------------------------------------------------
+
+
+@app.command()
+def simulate(
+    scenario_file: Annotated[
+        Path,
+        typer.Option(
+            "--scenario",
+            metavar="FILE.yaml",
+            help="Scenario to run (format: hotline.sim.scenario; see examples/scenarios/).",
+        ),
+    ],
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a scenario through the real routing core in virtual time and print its KPIs.
+
+    A bad scenario is refused with one error line per mistake, naming its file and line.
+    """
+    # Imported here: the driver pulls in the whole routing core and KPI code.
+    from hotline.sim import driver
+
+    try:
+        scenario = load_scenario(scenario_file)
+        if seed is not None:
+            scenario = scenario.model_copy(update={"seed": seed})
+        if json_out:
+            result = driver.run_scenario(scenario)
+        else:
+            result = _simulate_with_progress(driver.run_scenario, scenario, scenario_file.name)
+    except ScenarioError as exc:
+        console = _stderr()
+        for problem in exc.problems:
+            console.print(
+                f"[bold red]error:[/] {escape(problem.format(exc.source))}", soft_wrap=True
+            )
+        raise typer.Exit(code=2) from None
+    if json_out:
+        _print_json(result)
+    else:
+        _print_simulation(result, scenario)
+
+
+def _simulate_with_progress(
+    run: Callable[..., dict[str, Any]], scenario: Scenario, name: str
+) -> dict[str, Any]:
+    """``run(scenario, progress=…)`` under a Rich progress bar on stderr."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=_stderr(), transient=True) as bar:
+        task = bar.add_task(f"simulating {escape(name)}", total=1.0)
+
+        def progress(fraction: float) -> None:
+            bar.update(task, completed=fraction)
+
+        return run(scenario, progress=progress)
+
+
+def _print_simulation(result: dict[str, Any], scenario: Scenario) -> None:
+    """The KPIs of ``hotline simulate`` as tables: one row per queue, then the operators."""
+
+    def count(value: object) -> str:
+        return "—" if value is None else f"{value}"
+
+    def percent(value: object) -> str:
+        return "—" if not isinstance(value, int | float) else f"{100 * value:.1f} %"
+
+    def seconds(value: object) -> str:
+        return "—" if not isinstance(value, int | float) else f"{value:.1f} s"
+
+    hours = scenario.duration / 3600
+    table = Table(
+        title=f"{hours:g} h simulated (seed {scenario.seed}); "
+        f"SL = answered within {scenario.answer_within:g} s / offered"
+    )
+    for column in ("queue", "offered", "answered", "abandoned", "SL", "ASA", "AHT", "abandon %"):
+        table.add_column(column, justify="left" if column == "queue" else "right")
+    queues: dict[str, dict[str, Any]] = result.get("queues") or {}
+    for name, kpis in queues.items():
+        table.add_row(
+            escape(name),
+            count(kpis.get("offered")),
+            count(kpis.get("answered")),
+            count(kpis.get("abandoned")),
+            percent(kpis.get("sl_offered")),
+            seconds(kpis.get("asa")),
+            seconds(kpis.get("aht")),
+            percent(kpis.get("abandon_rate")),
+        )
+    console = Console()
+    console.print(table)
+    operators: dict[str, Any] = result.get("operators") or {}
+    console.print(f"operator occupancy: {percent(operators.get('occupancy'))}")
+    wall = result.get("wall_seconds")
+    took = f" in {wall:.2f} s" if isinstance(wall, int | float) else ""
+    console.print(f"{count(result.get('events'))} events{took}")

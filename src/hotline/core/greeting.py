@@ -30,6 +30,9 @@ class GreetingTemplateError(ValueError):
         super().__init__("; ".join(problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[type[GreetingTemplateError], tuple[tuple[str, ...]]]:
+        return type(self), (self.problems,)  # picklable: args hold the joined message
+
 
 _ALLOWED = ", ".join(f"{{{name}}}" for name in sorted(PLACEHOLDERS))
 

@@ -82,6 +82,9 @@ class HoursError(ValueError):
         self.path = path
         self.message = message
 
+    def __reduce__(self) -> tuple[type[HoursError], tuple[str, str]]:
+        return type(self), (self.path, self.message)  # picklable despite the 2-arg __init__
+
 
 @dataclass(frozen=True, slots=True)
 class TimeRange:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import cast
 
 import pytest
@@ -134,8 +135,11 @@ def test_template_must_be_a_string() -> None:
     assert caught.value.problems == ("template must be a string, got NoneType",)
 
 
-def test_error_is_a_value_error() -> None:
+def test_error_is_a_value_error_and_survives_pickling() -> None:
     assert issubclass(GreetingTemplateError, ValueError)
+    error = GreetingTemplateError(("a", "b"))
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert (copy.problems, str(copy)) == (("a", "b"), "a; b")
 
 
 brace_free = st.text().filter(lambda text: "{" not in text and "}" not in text)

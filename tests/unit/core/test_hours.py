@@ -12,6 +12,7 @@ Offsets used in the hand computations (2026):
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
@@ -545,6 +546,12 @@ def test_bad_spec_says_where_and_what(data: dict[str, object], path: str, messag
     assert str(caught.value) == f"{path}: {message}"
 
 
+def test_hours_error_survives_pickling() -> None:
+    error = HoursError("weekly.tue[1]", "'25:00-18:00' is not HH:MM-HH:MM")
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert (copy.path, copy.message, str(copy)) == (error.path, error.message, str(error))
+
+
 def test_spec_that_is_not_an_object() -> None:
     with pytest.raises(HoursError) as caught:
         parse_hours_spec(cast(Mapping[str, object], ["timezone"]))
@@ -674,7 +681,7 @@ def day_ranges(draw: st.DrawFn, closed_too: bool = True) -> tuple[TimeRange, ...
 
 _window_days = st.dates(min_value=FIRST_DAY, max_value=LAST_DAY)
 # Mostly some opening every week, so that most examples have a change to look at.
-_weekly = st.one_of(
+_weekly: st.SearchStrategy[dict[int, tuple[TimeRange, ...]]] = st.one_of(
     st.just({}),
     st.dictionaries(st.integers(0, 6), day_ranges(closed_too=False), min_size=1, max_size=7),
 )
