@@ -267,8 +267,15 @@ class RoutingEngine:
     def _enter(self, w: Waiting, now: float, out: list[Command], extra: dict[str, object]) -> None:
         """``w`` enters its queue: offer at once if someone is free, else wait."""
         q = w.queue
+        config = q.config
         self._interactions[w.interaction_id] = w
-        op = self._best_idle(q, w.step)
+        # Deadlines first: an interaction offered at once may be missed and wait after all,
+        # and it must still expand and overflow on time.
+        if len(config.steps) > 1:
+            self._schedule(w.queued_at + config.steps[1].after_seconds, _EXPAND, w, 0)
+        if config.max_wait_seconds is not None and config.overflow_action is not None:
+            self._schedule(w.queued_at + config.max_wait_seconds, _MAX_WAIT, w, w.seq)
+        op = self._best_idle(q, w.step, claim=True)
         if op is not None:
             out.append(
                 Log(
@@ -291,7 +298,6 @@ class RoutingEngine:
             )
         )
         self._push_waiting(w)
-        config = q.config
         out.append(
             AnnounceWait(
                 w.interaction_id,
@@ -300,10 +306,6 @@ class RoutingEngine:
                 ewt is None or ewt > config.callback_threshold_seconds,
             )
         )
-        if len(config.steps) > 1:
-            self._schedule(w.queued_at + config.steps[1].after_seconds, _EXPAND, w, 0)
-        if config.max_wait_seconds is not None and config.overflow_action is not None:
-            self._schedule(w.queued_at + config.max_wait_seconds, _MAX_WAIT, w, w.seq)
 
     def _push_waiting(self, w: Waiting) -> None:
         q = w.queue
@@ -321,14 +323,21 @@ class RoutingEngine:
 
     # -- matching ---------------------------------------------------------------------------
 
-    def _best_idle(self, q: QueueRuntime, step: int) -> OperatorRuntime | None:
+    def _best_idle(
+        self, q: QueueRuntime, step: int, *, claim: bool = False
+    ) -> OperatorRuntime | None:
+        """The available operator the strategy prefers; ``claim`` when it gets the offer."""
         channel = q.channel
         best: IdleEntry | None = None
         for s in range(step + 1):
             entry = q.idle[s].top(channel)
             if entry is not None and (best is None or entry[:2] < best[:2]):
                 best = entry
-        return None if best is None else best[3]
+        if best is None:
+            return None
+        if claim and q.strategy is RoutingStrategy.RANDOM:
+            q.random_clock = max(q.random_clock, best[0])
+        return best[3]
 
     def _best_waiting(self, op: OperatorRuntime) -> Waiting | None:
         """The waiting interaction ``op`` should take next (Rule 2), or None.
@@ -368,7 +377,12 @@ class RoutingEngine:
         if strategy is RoutingStrategy.ROUND_ROBIN:
             return op.last_offer_at
         if strategy is RoutingStrategy.RANDOM:
-            return self._rng.random()
+            # An exponential race: each key is the queue's clock (the last winning key) plus
+            # Exp(1).  By memorylessness, the keys of those still waiting are, past the
+            # clock, fresh Exp(1) draws as well, so each decision is uniform over the
+            # available operators.  A uniform key drawn once per push is not: the losers
+            # keep their high keys and whoever was just freed wins again most of the time.
+            return q.random_clock + self._rng.expovariate(1.0)
         assert_never(strategy)
 
     def _operator_free(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
@@ -465,12 +479,21 @@ class RoutingEngine:
         self._requeue(w, now, out)
 
     def _requeue(self, w: Waiting, now: float, out: list[Command]) -> None:
-        op = self._best_idle(w.queue, w.step)
+        op = self._best_idle(w.queue, w.step, claim=True)
         if op is not None:
             w.version += 1
             self._offer(w, op, now, out)
-        else:
-            self._push_waiting(w)
+            return
+        self._push_waiting(w)
+        config = w.queue.config
+        if (
+            config.max_wait_seconds is not None
+            and config.overflow_action is not None
+            and not w.callback
+            and now >= w.queued_at + config.max_wait_seconds
+        ):
+            # the max-wait deadline came while the offer rang (and was dropped then)
+            self._overflow(w, now, out)
 
     def _abandon(self, iid: int, now: float, out: list[Command]) -> None:
         w = self._interactions.get(iid)
@@ -531,8 +554,8 @@ class RoutingEngine:
         if op.total_load > 0 or op.state is not OperatorState.BUSY:
             # other chats still open (or a ringing offer): no separate wrap-up for this one
             self._complete(w, op, now, 0.0, out)
-            if op.state is OperatorState.BUSY and op.pending is None:
-                self._operator_free(op, now, out)
+            if op.state in (OperatorState.BUSY, OperatorState.READY) and op.pending is None:
+                self._operator_free(op, now, out)  # READY: back from "missed" while chatting
             return
         self._set_state(op, Transition.END, now, out)
         op.wrap_items.append(w)
@@ -592,6 +615,7 @@ class RoutingEngine:
     # -- operators --------------------------------------------------------------------------
 
     def _go_ready(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        called_off = op.pending is not None
         op.pending = None
         if op.state is OperatorState.WRAP_UP:
             self._end_wrap(op, now, out)  # "ready" during wrap-up ends it early
@@ -599,6 +623,8 @@ class RoutingEngine:
         if op.state in (OperatorState.OFFLINE, OperatorState.NOT_READY):
             self._set_state(op, Transition.GO_READY, now, out)
             self._operator_free(op, now, out)
+        elif called_off and op.state is OperatorState.BUSY:
+            self._operator_free(op, now, out)  # the break is called off: room for more chats
 
     def _go_not_ready(
         self, op: OperatorRuntime, reason: str, now: float, out: list[Command]
@@ -611,13 +637,14 @@ class RoutingEngine:
             op.version += 1  # forget its idle-index entries
         else:
             op.pending = reason  # Rule 2 of operator_state: taken when the work is done
+            op.version += 1  # and no new work meanwhile (a chatting operator is indexed)
 
     def _after_release(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
         if op.pending is not None and op.total_load == 0 and op.state is OperatorState.READY:
             reason, op.pending = op.pending, None
             self._go_not_ready(op, reason, now, out)
-        elif op.state in (OperatorState.READY, OperatorState.BUSY):
-            self._operator_free(op, now, out)
+        elif op.pending is None and op.state in (OperatorState.READY, OperatorState.BUSY):
+            self._operator_free(op, now, out)  # no new work once a break is due (Rule 2)
 
     def _set_state(
         self,
@@ -686,7 +713,7 @@ class RoutingEngine:
         if w.status != WAITING:
             return  # ringing: the new step applies if it comes back
         self._leave_waiting(w)
-        op = self._best_idle(w.queue, w.step)
+        op = self._best_idle(w.queue, w.step, claim=True)
         if op is not None:
             self._offer(w, op, now, out)
         else:

@@ -91,9 +91,11 @@ class OperatorRuntime:
         """Rule 1 of ``operator_state``: may this operator be offered ``channel`` now?"""
         state = self.state
         capacity = self.config.capacity.get(channel, 0)
-        if state is OperatorState.READY:
+        if state is OperatorState.READY and self.total_load == 0:
             return capacity > 0
-        if state is not OperatorState.BUSY:
+        # READY with open chats happens after a missed offer (not_ready "missed") while
+        # chatting: the open chats limit what may be offered, as when BUSY.
+        if state is not OperatorState.BUSY and state is not OperatorState.READY:
             return False
         load = self.load
         if channel is Channel.CALL:
@@ -117,6 +119,7 @@ class QueueRuntime:
     staffed: int = 0
     eligible_operators: int = 0
     split_current: list[int] = field(default_factory=list)
+    random_clock: float = 0.0  # the random strategy's race clock (engine._strategy_key)
 
     @classmethod
     def build(cls, config: QueueConfig) -> QueueRuntime:
