@@ -66,7 +66,7 @@ def build_engine(scenario: Scenario) -> tuple[RoutingEngine, dict[str, int]]:
         for _ in range(group.count):
             operators.append(OperatorConfig(next_id, hotlines, dict(group.skills)))
             next_id += 1
-    return RoutingEngine(queues, operators, seed=scenario.seed), ids
+    return RoutingEngine(queues, operators, seed=scenario.seed, report_states=False), ids
 
 
 class Simulation:

@@ -76,6 +76,7 @@ class RoutingEngine:
         operators: Iterable[OperatorConfig],
         *,
         seed: int = 0,
+        report_states: bool = True,
     ) -> None:
         self._seq = itertools.count()
         self._rng = random.Random(seed)  # noqa: S311 - routing, not cryptography
@@ -85,6 +86,8 @@ class RoutingEngine:
         self._interactions: dict[int, Waiting] = {}
         self._deadlines: list[tuple[float, int, int, Any, int]] = []
         self.decisions = 0
+        #: emit OperatorStateChanged (desktops and wallboards need it; the simulator not)
+        self.report_states = report_states
         for q in queues:
             self.configure_queue(q)
         self._check_targets()
@@ -670,7 +673,7 @@ class RoutingEngine:
                 el.queue.staffed += delta
         op.state = new
         op.reason = reason if new is OperatorState.NOT_READY else None
-        if new is not old or reason is not None:
+        if self.report_states and (new is not old or reason is not None):
             out.append(OperatorStateChanged(op.id, new, op.reason))
 
     # -- deadlines --------------------------------------------------------------------------
