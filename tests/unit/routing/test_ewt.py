@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from routing_timeline import Run
 
 from hotline.core import events as ev
-from hotline.core.commands import AnnounceWait, Command, Log
 from hotline.core.model import DEFAULT_CALLBACK_THRESHOLD_SECONDS
 from hotline.core.routing.config import OperatorConfig, QueueConfig
-from hotline.core.routing.engine import RoutingEngine
 from hotline.core.routing.ewt import WINDOW, HandleTimes, estimate_wait
 from hotline.core.routing.runtime import DEFAULT_HANDLE_SECONDS
 
@@ -64,38 +63,6 @@ def test_handle_times_forget_all_but_the_last_window() -> None:
 
 
 # -- the engine's announcements -----------------------------------------------------------
-
-
-class Run:
-    """Drive an engine in virtual time and keep every command with the time it came out."""
-
-    def __init__(self, queues: list[QueueConfig], operators: list[OperatorConfig]) -> None:
-        self.engine = RoutingEngine(queues, operators)
-        self.out: list[tuple[float, Command]] = []
-        self.now = 0.0
-
-    def at(self, now: float, *events: ev.Event) -> None:
-        assert now >= self.now, "a timeline runs forward"
-        self.now = now
-        while (deadline := self.engine.next_deadline()) is not None and deadline <= now:
-            self.out += [(deadline, c) for c in self.engine.on_timer(deadline)]
-        for event in events:
-            self.out += [(now, c) for c in self.engine.handle(event, now)]
-
-    def queued(self) -> list[tuple[Any, ...]]:
-        """``(at, interaction, position, ewt)`` of each ``QUEUED`` line."""
-        return [
-            (c.at, c.interaction_id, c.data["position"], c.data["ewt"])
-            for _, c in self.out
-            if isinstance(c, Log) and c.type == "queued"
-        ]
-
-    def announced(self) -> list[tuple[float, int, float, int, bool]]:
-        return [
-            (t, c.interaction_id, c.ewt_seconds, c.position, c.offer_callback)
-            for t, c in self.out
-            if isinstance(c, AnnounceWait)
-        ]
 
 
 def busy_center(operators: int = 2, **queue: Any) -> Run:

@@ -9,54 +9,15 @@ from typing import Any
 
 import pytest
 
+# -- timeline helper ----------------------------------------------------------------------
+from routing_timeline import Run
+
 from hotline.core import events as ev
-from hotline.core.commands import Command, Divert, Log, Offer
+from hotline.core.commands import Divert, Offer
 from hotline.core.model import OverflowAction, RoutingStrategy
 from hotline.core.routing.config import ExpansionStep, OperatorConfig, QueueConfig
 from hotline.core.routing.engine import RoutingConfigError, RoutingEngine
 from hotline.core.routing.expr import parse_requirement
-
-# -- timeline helper ----------------------------------------------------------------------
-
-
-class Run:
-    """Drive an engine in virtual time and keep every command with the time it came out."""
-
-    def __init__(
-        self, queues: list[QueueConfig], operators: list[OperatorConfig], seed: int = 0
-    ) -> None:
-        self.engine = RoutingEngine(queues, operators, seed=seed)
-        self.out: list[tuple[float, Command]] = []
-        self.now = 0.0
-
-    def until(self, now: float) -> None:
-        """Fire every deadline up to ``now``, each at its own time."""
-        assert now >= self.now, "a timeline runs forward"
-        self.now = now
-        while (deadline := self.engine.next_deadline()) is not None and deadline <= now:
-            self.out += [(deadline, c) for c in self.engine.on_timer(deadline)]
-
-    def at(self, now: float, *events: ev.Event) -> None:
-        self.until(now)
-        for event in events:
-            self.out += [(now, c) for c in self.engine.handle(event, now)]
-
-    def log(self, *keys: str) -> list[tuple[Any, ...]]:
-        """``(at, interaction, type, *selected data)`` for each log line."""
-        return [
-            (c.at, c.interaction_id, c.type, *(c.data[k] for k in keys if k in c.data))
-            for _, c in self.out
-            if isinstance(c, Log)
-        ]
-
-    def offers(self) -> list[tuple[float, int, int]]:
-        return [(t, c.interaction_id, c.operator_id) for t, c in self.out if isinstance(c, Offer)]
-
-    def serve(self, now: float, iid: int, seconds: float) -> None:
-        """The operator ringing with ``iid`` answers at ``now`` and talks ``seconds``."""
-        operator_id = next(o for _, i, o in reversed(self.offers()) if i == iid)
-        self.at(now, ev.OfferAccepted(iid, operator_id))
-        self.at(now + seconds, ev.InteractionEnded(iid))
 
 
 def req(text: str) -> tuple[ExpansionStep, ...]:

@@ -10,57 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from routing_timeline import Run
 
 from hotline.core import events as ev
-from hotline.core.commands import CancelOffer, Command, Log, Offer, OperatorStateChanged
+from hotline.core.commands import CancelOffer, Offer
 from hotline.core.model import Channel
 from hotline.core.model import OperatorState as S
 from hotline.core.routing.config import OperatorConfig, QueueConfig
-from hotline.core.routing.engine import RoutingEngine
 from hotline.core.routing.operator_state import TABLE, Transition, TransitionError, next_state
 
 T = Transition
 
 # -- timeline helper ----------------------------------------------------------------------
-
-
-class Run:
-    """Drive an engine in virtual time and keep every command with the time it came out."""
-
-    def __init__(self, queues: list[QueueConfig], operators: list[OperatorConfig]) -> None:
-        self.engine = RoutingEngine(queues, operators)
-        self.out: list[tuple[float, Command]] = []
-        self.now = 0.0
-
-    def until(self, now: float) -> None:
-        """Fire every deadline up to ``now``, each at its own time."""
-        assert now >= self.now, "a timeline runs forward"
-        self.now = now
-        while (deadline := self.engine.next_deadline()) is not None and deadline <= now:
-            self.out += [(deadline, c) for c in self.engine.on_timer(deadline)]
-
-    def at(self, now: float, *events: ev.Event) -> None:
-        self.until(now)
-        for event in events:
-            self.out += [(now, c) for c in self.engine.handle(event, now)]
-
-    def log(self, *keys: str) -> list[tuple[Any, ...]]:
-        """``(at, interaction, type, *selected data)`` for each log line."""
-        return [
-            (c.at, c.interaction_id, c.type, *(c.data[k] for k in keys if k in c.data))
-            for _, c in self.out
-            if isinstance(c, Log)
-        ]
-
-    def offers(self) -> list[tuple[float, int, int]]:
-        return [(t, c.interaction_id, c.operator_id) for t, c in self.out if isinstance(c, Offer)]
-
-    def states(self, operator_id: int) -> list[tuple[float, str, str | None]]:
-        return [
-            (t, c.state, c.reason)
-            for t, c in self.out
-            if isinstance(c, OperatorStateChanged) and c.operator_id == operator_id
-        ]
 
 
 def op(operator_id: int, **kw: Any) -> OperatorConfig:
