@@ -16,7 +16,7 @@ $(UV):
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 install: $(UV)
-	$(UV) sync --frozen --no-default-groups
+	$(UV) sync --frozen --no-default-groups --inexact
 
 install-dev: $(UV)
 	$(UV) sync --frozen
