@@ -477,3 +477,223 @@ def _print_simulation(result: dict[str, Any], scenario: Scenario) -> None:
     wall = result.get("wall_seconds")
     took = f" in {wall:.2f} s" if isinstance(wall, int | float) else ""
     console.print(f"{count(result.get('events'))} events{took}")
+
+
+# --- wfm ----------------------------------------------------------------------------------
+
+wfm_app = typer.Typer(
+    help="Workforce management: staffing from Erlang C and Erlang A.", no_args_is_help=True
+)
+app.add_typer(wfm_app, name="wfm")
+
+#: the columns of ``--cases``, in the order of :func:`hotline.core.wfm.staffing`
+_WFM_REQUIRED = ("calls", "interval", "aht", "target_sl", "answer_within")
+_WFM_OPTIONAL = ("patience", "max_occupancy", "shrinkage", "max_asa")
+_WFM_FIELDS = (
+    "traffic_erlangs",
+    "agents",
+    "scheduled_agents",
+    "service_level",
+    "asa",
+    "p_wait",
+    "occupancy",
+)
+
+
+def _wfm_option(parameter: str) -> str:
+    return "--" + parameter.replace("_", "-")
+
+
+def _wfm_read_cases(path: Path) -> tuple[list[tuple[int, dict[str, float]]], list[str]]:
+    """The rows of a ``--cases`` CSV as ``(line, staffing keyword arguments)``, and the
+    problems found, each ``line N: column: what is wrong``."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        _fail(f"--cases {path}: cannot read the file ({exc.strerror})")
+    except UnicodeDecodeError:
+        _fail(f"--cases {path}: not a UTF-8 text file")
+    reader = csv.reader(text.splitlines())
+    header = [name.strip() for name in next(reader, [])]
+    expected = ",".join(_WFM_REQUIRED) + " (then any of " + ",".join(_WFM_OPTIONAL) + ")"
+    if not any(header):
+        return [], [f"line 1: the header is missing: expected {expected}"]
+    problems = [
+        f"line 1: {name or '(empty)'}: unknown column; expected {expected}"
+        for name in header
+        if name not in _WFM_REQUIRED + _WFM_OPTIONAL
+    ]
+    repeated = [name for name in dict.fromkeys(header) if header.count(name) > 1]
+    problems += [f"line 1: {name}: repeated column" for name in repeated]
+    problems += [f"line 1: {name}: missing column" for name in _WFM_REQUIRED if name not in header]
+    if problems:
+        return [], problems
+    cases: list[tuple[int, dict[str, float]]] = []
+    for row in reader:
+        line = reader.line_num
+        if not row or not any(cell.strip() for cell in row):
+            continue  # blank line
+        if len(row) != len(header):
+            problems.append(f"line {line}: has {len(row)} cells, the header has {len(header)}")
+            continue
+        request: dict[str, float] = {}
+        for name, cell in zip(header, row, strict=True):
+            cell = cell.strip()
+            if not cell:
+                if name in _WFM_REQUIRED:
+                    problems.append(f"line {line}: {name}: missing value")
+                continue
+            try:
+                request[name] = float(cell)
+            except ValueError:
+                problems.append(f"line {line}: {name}: not a number ({cell!r})")
+        cases.append((line, request))
+    return cases, problems
+
+
+def _wfm_print_table(rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """One row per case (``#`` is the CSV line, or blank for a single case)."""
+
+    def percent(value: object) -> str:
+        return "—" if not isinstance(value, int | float) else f"{100 * value:.1f}"
+
+    abandon = any("p_abandon" in document for _, document in rows)
+    table = Table(title="Staffing (Erlang A with patience, else Erlang C)")
+    columns = ["#", "Erlangs", "agents", "sched.", "SL %", "ASA s", "wait %", "occ. %"]
+    for column in columns + (["aband. %"] if abandon else []):
+        table.add_column(column, justify="right")
+    for line, document in rows:
+        cells = [
+            str(line) if line else "",
+            f"{document['traffic_erlangs']:.2f}",
+            str(document["agents"]),
+            str(document["scheduled_agents"]),
+            percent(document["service_level"]),
+            f"{document['asa']:.1f}",
+            percent(document["p_wait"]),
+            percent(document["occupancy"]),
+        ]
+        table.add_row(*cells, *([percent(document.get("p_abandon"))] if abandon else []))
+    Console().print(table)
+
+
+@wfm_app.command("staffing")
+def wfm_staffing(
+    calls: Annotated[
+        float | None, typer.Option("--calls", help="Calls offered in the interval.")
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option("--interval", help="Interval length in seconds, e.g. 1800.")
+    ] = None,
+    aht: Annotated[
+        float | None,
+        typer.Option("--aht", help="Average handle time in seconds (talk + hold + wrap-up)."),
+    ] = None,
+    target_sl: Annotated[
+        float | None,
+        typer.Option("--target-sl", help="Share of calls to answer within the threshold, 0–1."),
+    ] = None,
+    answer_within: Annotated[
+        float | None,
+        typer.Option("--answer-within", help="Service-level threshold T in seconds."),
+    ] = None,
+    patience: Annotated[
+        float | None,
+        typer.Option(
+            "--patience",
+            help="Mean patience in seconds: Erlang A (callers give up) instead of Erlang C.",
+        ),
+    ] = None,
+    max_occupancy: Annotated[
+        float | None, typer.Option("--max-occupancy", help="Occupancy cap, e.g. 0.85.")
+    ] = None,
+    shrinkage: Annotated[
+        float | None,
+        typer.Option(
+            "--shrinkage",
+            help="Share of paid time off the phones: scheduled = ⌈agents / (1 − shrinkage)⌉.",
+        ),
+    ] = None,
+    max_asa: Annotated[
+        float | None, typer.Option("--max-asa", help="Average speed of answer target, s.")
+    ] = None,
+    cases: Annotated[
+        Path | None,
+        typer.Option(
+            "--cases",
+            metavar="FILE.csv",
+            help="One case per row; header calls,interval,aht,target_sl,answer_within "
+            "plus any of patience,max_occupancy,shrinkage,max_asa; an empty cell is an "
+            "option not given.",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The fewest agents meeting a service-level target (KPI.md: answered within T over
+    all offered), with the service level, ASA, waiting probability and occupancy they give.
+
+    With --cases, prints one answer per row, in row order (a JSON list with --json).
+    """
+    # Imported here, like the simulator: only this command needs the WFM math.
+    from hotline.core.wfm import StaffingError, staffing
+
+    given: dict[str, float | None] = {
+        "calls": calls,
+        "interval": interval,
+        "aht": aht,
+        "target_sl": target_sl,
+        "answer_within": answer_within,
+        "patience": patience,
+        "max_occupancy": max_occupancy,
+        "shrinkage": shrinkage,
+        "max_asa": max_asa,
+    }
+    if cases is not None:
+        if any(value is not None for value in given.values()):
+            _fail("give either --cases FILE.csv or the options of one case, not both")
+        requests, problems = _wfm_read_cases(cases)
+    else:
+        for name in _WFM_REQUIRED:
+            if given[name] is None:
+                _fail(f"{_wfm_option(name)}: required (or give --cases FILE.csv)")
+        requests = [(0, {k: v for k, v in given.items() if v is not None})]
+        problems = []
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, request in requests:
+        if len(request) < len(_WFM_REQUIRED) or not all(k in request for k in _WFM_REQUIRED):
+            continue  # a cell already reported missing or unreadable
+        try:
+            result = staffing(
+                request["calls"],
+                request["interval"],
+                request["aht"],
+                request["target_sl"],
+                request["answer_within"],
+                patience=request.get("patience"),
+                max_occupancy=request.get("max_occupancy"),
+                shrinkage=request.get("shrinkage"),
+                max_asa=request.get("max_asa"),
+            )
+        except StaffingError as exc:
+            if cases is None:
+                _fail(f"{_wfm_option(exc.parameter)}: {exc.problem}")
+            problems.append(f"line {line}: {exc.parameter}: {exc.problem}")
+            continue
+        document: dict[str, Any] = {key: getattr(result, key) for key in _WFM_FIELDS}
+        if result.p_abandon is not None:
+            document["p_abandon"] = result.p_abandon
+        rows.append((line, document))
+    if problems:
+        console = _stderr()
+        for problem in sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))):
+            console.print(f"[bold red]error:[/] {escape(f'{cases}: {problem}')}", soft_wrap=True)
+        raise typer.Exit(code=2)
+    if json_out:
+        if cases is None:
+            _print_json(rows[0][1])
+        else:
+            typer.echo(json.dumps([document for _, document in rows], ensure_ascii=False))
+    else:
+        _wfm_print_table(rows)
