@@ -1,24 +1,28 @@
 """The virtual-time driver: the real routing core, a synthetic workload, no waiting.
 
-Like SimPy's ``peek()``/``step()``: the driver holds the workload's future inputs in one
-heap (arrivals, hang-ups of impatient callers, ends of talk), asks the engine for its next
-deadline, and jumps to whichever comes first.  Operators answer offers at once; callers
-accept an offered callback with the scenario's probability.  Every ``Log`` line the engine
-emits is kept per interaction and folded into KPI.md visits at the end, so the simulator's
+Like SimPy's ``peek()``/``step()``: the driver holds the workload's future inputs (the
+arrivals, drawn up front and read in order, and a heap of hang-ups of impatient callers,
+ends of talk and accepted callbacks), asks the engine for its next deadline, and jumps to
+whichever comes first.  Operators answer offers at once; callers accept an offered callback
+with the scenario's probability.  Every ``Log`` line the engine emits is folded into its
+interaction's KPI.md visits as it comes (``VisitFold.add_trusted``: the same rules as for
+a stored log, without checking again what this process's engine wrote), so the simulator's
 figures come from the same event log and KPI code as production reports.
 """
 
 from __future__ import annotations
 
-import heapq
+import math
 import random
 import time
 from collections.abc import Callable
+from heapq import heappop, heappush
+from operator import attrgetter
 from typing import Any
 
 from hotline.core import events as ev
 from hotline.core.commands import AnnounceWait, Command, Log, Offer
-from hotline.core.kpi import fold_visits, group_kpis
+from hotline.core.kpi import VisitFold, group_kpis
 from hotline.core.kpi.compute import operator_occupancy
 from hotline.core.model import EventType, OverflowAction
 from hotline.core.routing.config import ExpansionStep, OperatorConfig, QueueConfig
@@ -27,7 +31,8 @@ from hotline.core.routing.expr import parse_requirement
 from hotline.sim.scenario import Scenario
 from hotline.sim.workload import poisson_arrivals
 
-_ARRIVE, _ABANDON, _END, _CALLBACK = range(4)
+_ABANDON, _END, _CALLBACK = range(3)
+_ANSWERED = EventType.ANSWERED
 #: report progress every this many simulated seconds (cheap, and smooth enough for a bar)
 PROGRESS_EVERY = 600.0
 
@@ -70,18 +75,22 @@ def build_engine(scenario: Scenario) -> tuple[RoutingEngine, dict[str, int]]:
 
 
 class Simulation:
-    """One run of a scenario; :meth:`run` returns the KPI document of ``hotline simulate``."""
+    """One run of a scenario; :meth:`run` returns the KPI document of ``hotline simulate``.
 
-    def __init__(self, scenario: Scenario) -> None:
+    Log lines are folded into queue visits as they come (:meth:`VisitFold.add_trusted`:
+    the engine in this process wrote them).  With ``keep_logs`` the lines are also kept in
+    :attr:`logs`, per interaction, for tests that fold them again; ``run_scenario`` does not
+    keep them (a simulated day holds millions).
+    """
+
+    def __init__(self, scenario: Scenario, *, keep_logs: bool = True) -> None:
         self.scenario = scenario
         self.rng = random.Random(scenario.seed)
         self.engine, self.queue_ids = build_engine(scenario)
+        self.keep_logs = keep_logs
         self.logs: dict[int, list[Log]] = {}
         self.events = 0
-        self._heap: list[tuple[float, int, int, int]] = []
-        self._seq = 0
-        self._queue_of: dict[int, int] = {}
-        self._answered: set[int] = set()
+        self._folds: dict[int, VisitFold] = {}
         by_id = {self.queue_ids[q.name]: q for q in scenario.queues}
         self._handle = {qid: q.handle_time.sampler(self.rng) for qid, q in by_id.items()}
         self._patience = {
@@ -89,10 +98,6 @@ class Simulation:
             for qid, q in by_id.items()
         }
         self._callback_accept = {qid: q.callback_accept for qid, q in by_id.items()}
-
-    def _push(self, at: float, kind: int, ref: int) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, kind, ref))
 
     def run(self, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
         started = time.perf_counter()
@@ -103,98 +108,111 @@ class Simulation:
             qid = self.queue_ids[q.name]
             arrivals.extend((t, qid) for t in poisson_arrivals(q.arrivals, self.rng, 0.0, end))
         arrivals.sort()
-        for iid, (t, qid) in enumerate(arrivals, start=1):
-            self._queue_of[iid] = qid
-            self._push(t, _ARRIVE, iid)
+        # Interaction i (from 1) is arrivals[i - 1]; arrivals are read in order, beside the
+        # heap of the other inputs (hang-ups, ends of talk, callbacks), whose entries are
+        # (at, seq, kind, interaction).  At equal times an arrival goes first, as it would
+        # in one heap where arrivals were pushed first.
+        queue_of = [0] + [qid for _t, qid in arrivals]
+        arrivals.append((math.inf, 0))  # a sentinel: no more arrivals
+        next_arrival = arrivals[0][0]
+        iid = 0
+        heap: list[tuple[float, int, int, int]] = []
+        seq = len(arrivals)
         engine = self.engine
-        for op_id in range(1, sum(g.count for g in scenario.operators) + 1):
-            self._process(engine.handle(ev.OperatorWentReady(op_id), 0.0), 0.0)
-        heap = self._heap
+        handle, on_timer, next_deadline = engine.handle, engine.on_timer, engine.next_deadline
+        answered: set[int] = set()
+        handle_time, patience_of, callback_accept = (
+            self._handle,
+            self._patience,
+            self._callback_accept,
+        )
+        folds = self._folds
+        logs = self.logs if self.keep_logs else None
+        uniform = self.rng.random
+        events = 0
+        inf = math.inf
         next_report = PROGRESS_EVERY
         now = 0.0
+        # Everyone starts ready; nobody is waiting yet, so this decides nothing.
+        pending: list[Command] = []
+        for op_id in range(1, sum(g.count for g in scenario.operators) + 1):
+            pending += handle(ev.OperatorWentReady(op_id), 0.0)
         while True:
-            deadline = engine.next_deadline()
-            if heap and (deadline is None or heap[0][0] < deadline):
-                now, _seq, kind, iid = heapq.heappop(heap)
-                commands = self._input(kind, iid, now)
-            elif deadline is not None:
-                now = deadline
-                commands = engine.on_timer(now)
-            else:
-                break
-            if commands:
-                self._process(commands, now)
+            # -- perform the commands of the last step (offers are answered at once) --
+            while pending:
+                more: list[Command] = []
+                for command in pending:
+                    if isinstance(command, Log):
+                        events += 1
+                        ref = command.interaction_id
+                        fold = folds.get(ref)
+                        if fold is None:
+                            fold = folds[ref] = VisitFold(ref)
+                        fold.add_trusted(command)
+                        if logs is not None:
+                            logs.setdefault(ref, []).append(command)
+                        if command.type is _ANSWERED:
+                            answered.add(ref)
+                            seq += 1
+                            sample = handle_time[command.data["queue_id"]]  # type: ignore[index]
+                            heappush(heap, (now + sample(), seq, _END, ref))
+                    elif isinstance(command, Offer):
+                        more += handle(
+                            ev.OfferAccepted(command.interaction_id, command.operator_id), now
+                        )
+                    elif isinstance(command, AnnounceWait) and command.offer_callback:
+                        ref = command.interaction_id
+                        p = callback_accept[queue_of[ref]]
+                        if p > 0 and uniform() < p:
+                            seq += 1
+                            heappush(heap, (now, seq, _CALLBACK, ref))
+                pending = more
             if progress is not None and now >= next_report:
                 progress(min(now / end, 1.0))
                 next_report = now + PROGRESS_EVERY
+            # -- the next input: the workload's or the engine's deadline, the earliest --
+            deadline = next_deadline()
+            at = heap[0][0] if heap and heap[0][0] < next_arrival else next_arrival
+            if deadline is not None and deadline <= at:
+                now = deadline
+                pending = on_timer(now)
+            elif at == inf:
+                break
+            elif at == next_arrival:  # ties with the heap's head go to the arrival
+                now = at
+                iid += 1
+                next_arrival = arrivals[iid][0]
+                qid = queue_of[iid]
+                patience = patience_of[qid]
+                if patience is not None:
+                    seq += 1
+                    heappush(heap, (now + patience(), seq, _ABANDON, iid))
+                pending = handle(ev.InteractionArrived(iid, qid), now)
+            else:
+                now, _seq, kind, ref = heappop(heap)
+                if kind == _END:
+                    pending = handle(ev.InteractionEnded(ref), now)
+                elif ref in answered:
+                    pending = []  # the caller's patience ran out after the answer: no-op
+                elif kind == _ABANDON:
+                    pending = handle(ev.CallerAbandoned(ref), now)
+                else:
+                    pending = handle(ev.CallbackAccepted(ref), now)
+        self.events = events
         if progress is not None:
             progress(1.0)
         return self._report(now, time.perf_counter() - started)
-
-    def _input(self, kind: int, iid: int, now: float) -> list[Command]:
-        engine = self.engine
-        if kind == _ARRIVE:
-            qid = self._queue_of[iid]
-            patience = self._patience[qid]
-            if patience is not None:
-                self._push(now + patience(), _ABANDON, iid)
-            return engine.handle(ev.InteractionArrived(iid, qid), now)
-        if kind == _END:
-            return engine.handle(ev.InteractionEnded(iid), now)
-        if iid in self._answered:
-            return []  # the caller's patience ran out after the answer: nothing happens
-        if kind == _ABANDON:
-            return engine.handle(ev.CallerAbandoned(iid), now)
-        return engine.handle(ev.CallbackAccepted(iid), now)
-
-    def _process(self, commands: list[Command], now: float) -> None:
-        engine = self.engine
-        logs = self.logs
-        pending = commands
-        while pending:
-            more: list[Command] = []
-            for command in pending:
-                kind = type(command)
-                if kind is Log:
-                    assert isinstance(command, Log)  # noqa: S101 - narrowing for mypy
-                    self.events += 1
-                    lines = logs.get(command.interaction_id)
-                    if lines is None:
-                        logs[command.interaction_id] = [command]
-                    else:
-                        lines.append(command)
-                    if command.type is EventType.ANSWERED:
-                        iid = command.interaction_id
-                        self._answered.add(iid)
-                        qid = command.data["queue_id"]
-                        assert isinstance(qid, int)  # noqa: S101
-                        self._push(now + self._handle[qid](), _END, iid)
-                elif kind is Offer:
-                    assert isinstance(command, Offer)  # noqa: S101
-                    more.extend(
-                        engine.handle(
-                            ev.OfferAccepted(command.interaction_id, command.operator_id), now
-                        )
-                    )
-                elif kind is AnnounceWait:
-                    assert isinstance(command, AnnounceWait)  # noqa: S101
-                    if command.offer_callback:
-                        qid = self._queue_of[command.interaction_id]
-                        p = self._callback_accept[qid]
-                        if p > 0 and self.rng.random() < p:
-                            self._push(now, _CALLBACK, command.interaction_id)
-            pending = more
 
     def _report(self, now: float, wall: float) -> dict[str, Any]:
         scenario = self.scenario
         warmup = float(scenario.warmup or 0)
         names = {qid: name for name, qid in self.queue_ids.items()}
         visits = [
-            v for lines in self.logs.values() for v in fold_visits(lines) if v.arrived_at >= warmup
+            v for fold in self._folds.values() for v in fold.visits() if v.arrived_at >= warmup
         ]
         per_queue = group_kpis(
             visits,
-            lambda v: v.queue_id,
+            attrgetter("queue_id"),
             answer_within=scenario.answer_within,
             short_abandon=scenario.short_abandon,
         )
@@ -209,7 +227,7 @@ class Simulation:
                 "occupancy": handling / (handling + idle) if handling + idle > 0 else None,
                 "by_operator": {str(k): v for k, v in sorted(per_operator.items())},
             },
-            "interactions": len(self.logs),
+            "interactions": len(self._folds),
             "events": self.events,
             "simulated_seconds": now,
             "wall_seconds": wall,
@@ -221,4 +239,4 @@ def run_scenario(
 ) -> dict[str, Any]:
     """Run ``scenario`` and return ``{"queues": {NAME: KPIs}, "operators": …, "events": N,
     "wall_seconds": …}`` (the ``hotline simulate --json`` document)."""
-    return Simulation(scenario).run(progress)
+    return Simulation(scenario, keep_logs=False).run(progress)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar, assert_never
+from typing import Final, TypeVar, assert_never
 
 from hotline.core.kpi.records import KpiError, QueueVisit, VisitOutcome
 from hotline.core.model import OperatorState
@@ -53,6 +53,13 @@ KPI_KEYS: tuple[str, ...] = (
 
 #: ``csat_share_satisfied`` counts scores ≥ 4 on the 1–5 scale ("top-2 box", KPI.md).
 CSAT_SATISFIED = 4
+
+_ANSWERED: Final = VisitOutcome.ANSWERED
+_ABANDONED: Final = VisitOutcome.ABANDONED
+_CALLBACK: Final = VisitOutcome.CALLBACK
+_OVERFLOWED: Final = VisitOutcome.OVERFLOWED
+_TRANSFERRED: Final = VisitOutcome.TRANSFERRED
+_WAITING: Final = VisitOutcome.WAITING
 
 Kpis = dict[str, float | int | None]
 K = TypeVar("K", bound=Hashable)
@@ -105,35 +112,37 @@ class KpiAccumulator:
     def add(self, visit: QueueVisit) -> None:
         """Count one visit."""
         self.offered += 1
-        match visit.outcome:
-            case VisitOutcome.ANSWERED:
-                wait = self._waited(visit)
-                self.answered += 1
-                self.answered_wait_sum += wait
-                if wait <= self.answer_within:
-                    self.answered_within += 1
-                talk = visit.talk
-                if talk is not None and visit.wrap_up is not None:
-                    self.handled += 1
-                    self.talk_sum += talk
-                    self.hold_sum += visit.hold
-                    self.wrap_up_sum += visit.wrap_up
-            case VisitOutcome.ABANDONED:
-                wait = self._waited(visit)
-                self.abandoned += 1
-                self.abandoned_wait_sum += wait
-                if wait < self.short_abandon:
-                    self.short_abandoned += 1
-                if wait <= self.answer_within:
-                    self.abandoned_within += 1
-            case VisitOutcome.CALLBACK:
-                self.callback_requested += 1
-            case VisitOutcome.OVERFLOWED:
-                self.overflowed += 1
-            case VisitOutcome.TRANSFERRED | VisitOutcome.WAITING:
-                pass  # offered only
-            case _:
-                assert_never(visit.outcome)
+        # identity tests on module constants rather than ``match`` on enum values: each
+        # ``case VisitOutcome.X`` is a lookup through the enum metaclass and an ``==``
+        outcome = visit.outcome
+        if outcome is _ANSWERED:
+            wait = self._waited(visit)
+            self.answered += 1
+            self.answered_wait_sum += wait
+            if wait <= self.answer_within:
+                self.answered_within += 1
+            talk = visit.talk
+            if talk is not None and visit.wrap_up is not None:
+                self.handled += 1
+                self.talk_sum += talk
+                self.hold_sum += visit.hold
+                self.wrap_up_sum += visit.wrap_up
+        elif outcome is _ABANDONED:
+            wait = self._waited(visit)
+            self.abandoned += 1
+            self.abandoned_wait_sum += wait
+            if wait < self.short_abandon:
+                self.short_abandoned += 1
+            if wait <= self.answer_within:
+                self.abandoned_within += 1
+        elif outcome is _CALLBACK:
+            self.callback_requested += 1
+        elif outcome is _OVERFLOWED:
+            self.overflowed += 1
+        elif outcome is _TRANSFERRED or outcome is _WAITING:
+            pass  # offered only
+        else:
+            assert_never(outcome)
         if visit.csat is not None:
             self.csat_count += 1
             self.csat_sum += visit.csat
@@ -208,7 +217,8 @@ class KpiAccumulator:
         wait = visit.wait
         if wait is None:  # QueueVisit guarantees an end for answered/abandoned visits
             raise KpiError(f"visit of interaction {visit.interaction_id} has no wait")
-        self._see_wait(wait)
+        if self.max_wait is None or wait > self.max_wait:  # _see_wait, inlined
+            self.max_wait = wait
         return wait
 
     def _see_wait(self, wait: float) -> None:

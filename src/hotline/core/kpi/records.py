@@ -55,8 +55,8 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import assert_never
+from dataclasses import dataclass, fields
+from typing import Any, assert_never
 
 from hotline.core.commands import Log
 from hotline.core.model import EventType
@@ -99,7 +99,7 @@ _UNANSWERED_ENDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, init=False)
 class QueueVisit:
     """One entry of one interaction into one queue: the unit every KPI counts.
 
@@ -132,6 +132,48 @@ class QueueVisit:
     ewt: float | None = None
     transferred_to: int | None = None
 
+    def __init__(
+        self,
+        *,
+        interaction_id: int,
+        queue_id: int,
+        arrived_at: float,
+        outcome: VisitOutcome,
+        answered_at: float | None = None,
+        ended_at: float | None = None,
+        operator_id: int | None = None,
+        hotline_id: int | None = None,
+        channel: str | None = None,
+        source: str | None = None,
+        topic: str | None = None,
+        hold: float = 0.0,
+        wrap_up: float | None = None,
+        csat: float | None = None,
+        ewt: float | None = None,
+        transferred_to: int | None = None,
+    ) -> None:
+        # Written out: the generated ``__init__`` of a frozen dataclass goes through
+        # ``object.__setattr__`` per field, which made a visit cost more than folding it.
+        _fill_visit(
+            self,
+            interaction_id,
+            queue_id,
+            arrived_at,
+            outcome,
+            answered_at,
+            ended_at,
+            operator_id,
+            hotline_id,
+            channel,
+            source,
+            topic,
+            hold,
+            wrap_up,
+            csat,
+            ewt,
+            transferred_to,
+        )
+
     def __post_init__(self) -> None:
         problem = self._problem()
         if problem is not None:
@@ -142,7 +184,7 @@ class QueueVisit:
     def _problem(self) -> str | None:
         if not math.isfinite(self.arrived_at):
             return f"arrived_at must be a finite number, got {self.arrived_at!r}"
-        answered = self.outcome is VisitOutcome.ANSWERED
+        answered = self.outcome is _ANSWERED_OUTCOME
         if answered != (self.answered_at is not None):
             return f"answered_at must be set exactly when the outcome is answered ({self.outcome})"
         if self.answered_at is not None and not self.arrived_at <= self.answered_at:
@@ -152,7 +194,7 @@ class QueueVisit:
             return f"ended_at {self.ended_at} is before {start} (queue entry or answer)"
         if self.outcome in _UNANSWERED_ENDS and self.ended_at is None:
             return f"ended_at is required for outcome {self.outcome}"
-        if self.outcome is VisitOutcome.WAITING and self.ended_at is not None:
+        if self.outcome is _WAITING and self.ended_at is not None:
             return "a waiting visit has no ended_at"
         if not answered and (self.hold != 0.0 or self.wrap_up is not None):
             return f"hold and wrap_up belong to answered visits, not to {self.outcome}"
@@ -186,6 +228,74 @@ class QueueVisit:
         return self.outcome is not VisitOutcome.WAITING
 
 
+# The slots' own setters, in field order: what ``object.__setattr__`` ends up calling.
+(
+    _set_interaction_id,
+    _set_queue_id,
+    _set_arrived_at,
+    _set_outcome,
+    _set_answered_at,
+    _set_ended_at,
+    _set_operator_id,
+    _set_hotline_id,
+    _set_channel,
+    _set_source,
+    _set_topic,
+    _set_hold,
+    _set_wrap_up,
+    _set_csat,
+    _set_ewt,
+    _set_transferred_to,
+) = (QueueVisit.__dict__[f.name].__set__ for f in fields(QueueVisit))
+_new_visit = object.__new__
+
+
+def _fill_visit(
+    visit: QueueVisit,
+    interaction_id: int,
+    queue_id: int,
+    arrived_at: float,
+    outcome: VisitOutcome,
+    answered_at: float | None,
+    ended_at: float | None,
+    operator_id: int | None,
+    hotline_id: int | None,
+    channel: str | None,
+    source: str | None,
+    topic: str | None,
+    hold: float,
+    wrap_up: float | None,
+    csat: float | None,
+    ewt: float | None,
+    transferred_to: int | None,
+    check: bool = True,
+) -> QueueVisit:
+    """Set every field of a new ``visit`` and, with ``check``, validate it.
+
+    ``QueueVisit.__init__`` without the keyword parsing: :meth:`VisitFold.visits` makes one
+    visit per queue entry this way, and skips the check for folds of trusted lines only.
+    """
+    _set_interaction_id(visit, interaction_id)
+    _set_queue_id(visit, queue_id)
+    _set_arrived_at(visit, arrived_at)
+    _set_outcome(visit, outcome)
+    _set_answered_at(visit, answered_at)
+    _set_ended_at(visit, ended_at)
+    _set_operator_id(visit, operator_id)
+    _set_hotline_id(visit, hotline_id)
+    _set_channel(visit, channel)
+    _set_source(visit, source)
+    _set_topic(visit, topic)
+    _set_hold(visit, hold)
+    _set_wrap_up(visit, wrap_up)
+    _set_csat(visit, csat)
+    _set_ewt(visit, ewt)
+    _set_transferred_to(visit, transferred_to)
+    if check:
+        visit.__post_init__()
+    return visit
+
+
 @dataclass(slots=True)
 class _Draft:
     """A visit under construction (mutable; :meth:`VisitFold.visits` freezes it)."""
@@ -205,11 +315,11 @@ class _Draft:
 
     @property
     def talking(self) -> bool:
-        return self.outcome is VisitOutcome.ANSWERED and self.ended_at is None
+        return self.outcome is _ANSWERED_OUTCOME and self.ended_at is None
 
     @property
     def wrapping_up(self) -> bool:
-        return self.outcome is VisitOutcome.ANSWERED and self.wrap_up is None
+        return self.outcome is _ANSWERED_OUTCOME and self.wrap_up is None
 
     def end_talk(self, at: float) -> float:
         if self.held_since is not None:
@@ -236,6 +346,20 @@ _NEEDS_OPEN = frozenset(
     }
 )
 
+# Enum members as module constants: ``EventType.X`` is a class attribute lookup through the
+# enum metaclass, several times slower than a global, and add_trusted runs once a line.
+_ARRIVED = EventType.ARRIVED
+_QUEUED = EventType.QUEUED
+_OFFERED = EventType.OFFERED
+_OFFER_TIMEOUT = EventType.OFFER_TIMEOUT
+_ANSWERED = EventType.ANSWERED
+_WRAP_UP_STARTED = EventType.WRAP_UP_STARTED
+_COMPLETED = EventType.COMPLETED
+_WAITING = VisitOutcome.WAITING
+_ANSWERED_OUTCOME = VisitOutcome.ANSWERED
+#: the only key the routing engine puts on ``ARRIVED`` (labels come from the IVR and CRM)
+_ENGINE_ARRIVED_KEYS = frozenset({"queue_id"})
+
 
 class VisitFold:
     """Folds one interaction's ``Log`` lines, in log order, into its queue visits.
@@ -254,9 +378,11 @@ class VisitFold:
         self._source: str | None = None
         self._topic: str | None = None
         self._csat: float | None = None
+        self._trusted = True  # every line so far came through add_trusted's own path
 
     def add(self, line: Log) -> None:
         """Apply one line.  Raises :class:`KpiLogError` for a malformed line."""
+        self._trusted = False
         where = _Where(self.interaction_id, self._lines, line)
         self._lines += 1
         if line.interaction_id != self.interaction_id:
@@ -342,29 +468,139 @@ class VisitFold:
             case _:
                 assert_never(line.type)
 
+    def add_trusted(self, line: Log) -> None:
+        """:meth:`add` without its checks, for lines the routing engine wrote in this process.
+
+        The simulator's hot path: the engine writes int ids, finite times in order and
+        no ``csat``, so checking each line again would only cost time.  Lines of the
+        types engine logs are made of are applied here by the same rules as :meth:`add`
+        (the same visits come out); any other line, and any line carrying ``csat`` or
+        ``ARRIVED`` labels, goes through :meth:`add`, checks included.  Lines from outside
+        the process (a database, an import) must go through :meth:`add`.
+        """
+        kind = line.type
+        data = line.data
+        if "csat" in data:
+            self.add(line)
+            return
+        # Most interactions have one visit: the open one is then the last draft, checked
+        # first; the scans of add() find the same draft, or none.
+        drafts = self._drafts
+        if kind is _OFFERED or kind is _OFFER_TIMEOUT:
+            pass  # Rule 2: the wait goes on
+        elif kind is _ARRIVED and data.keys() <= _ENGINE_ARRIVED_KEYS:
+            self._hotline_id = self._channel = self._source = self._topic = None
+        elif kind is _QUEUED:
+            if drafts:
+                self._close_open(line.at, data["queue_id"])
+            ewt = data.get("ewt")
+            drafts.append(
+                _Draft(
+                    data["queue_id"],  # type: ignore[arg-type]
+                    line.at,
+                    data.get("hotline_id"),  # type: ignore[arg-type]
+                    None if ewt is None else float(ewt),  # type: ignore[arg-type]
+                )
+            )
+        elif kind is _ANSWERED:
+            last = drafts[-1] if drafts else None
+            waiting = last if last is not None and last.outcome is _WAITING else self._waiting()
+            if waiting is not None:
+                waiting.outcome, waiting.answered_at = _ANSWERED_OUTCOME, line.at
+                waiting.operator_id = data.get("operator_id")  # type: ignore[assignment]
+        elif kind is _WRAP_UP_STARTED:
+            operator_id: Any = data.get("operator_id")
+            last = drafts[-1] if drafts else None
+            if (
+                last is not None
+                and last.outcome is _ANSWERED_OUTCOME
+                and last.ended_at is None
+                and (operator_id is None or last.operator_id == operator_id)
+            ):
+                last.end_talk(line.at)
+            else:
+                draft = self._handled_by(operator_id, talking_only=True)
+                if draft is not None:
+                    draft.end_talk(line.at)
+        elif kind is _COMPLETED:
+            operator_id = data.get("operator_id")
+            last = drafts[-1] if drafts else None
+            if (
+                last is not None
+                and last.outcome is _ANSWERED_OUTCOME
+                and last.wrap_up is None
+                and (operator_id is None or last.operator_id == operator_id)
+            ):
+                draft = last
+            else:
+                draft = self._handled_by(operator_id, talking_only=False)
+            if draft is not None:
+                at = line.at
+                talk_end = draft.ended_at if draft.ended_at is not None else draft.end_talk(at)
+                draft.wrap_up = at - talk_end
+        elif kind in _ENDING:
+            last = drafts[-1] if drafts else None
+            waiting = last if last is not None and last.outcome is _WAITING else self._waiting()
+            if waiting is not None:
+                waiting.outcome, waiting.ended_at = _ENDING[kind], line.at
+        else:
+            self.add(line)
+            return
+        self._lines += 1
+        self._last_at = line.at
+
+    def _waiting(self) -> _Draft | None:
+        """The open waiting visit (Rule 1: at most one)."""
+        for d in reversed(self._drafts):
+            if d.outcome is _WAITING:
+                return d
+        return None
+
+    def _close_open(self, at: float, queue_id: object) -> None:
+        """Rule 1 for a trusted ``QUEUED`` line: the open visits end where the new one starts."""
+        waiting = talking = None
+        for d in reversed(self._drafts):
+            if waiting is None and d.outcome is _WAITING:
+                waiting = d
+            if talking is None and d.talking:
+                talking = d
+        if waiting is not None:
+            waiting.outcome, waiting.ended_at = VisitOutcome.TRANSFERRED, at
+        if talking is not None:
+            talking.end_talk(at)
+            talking.transferred_to = queue_id  # type: ignore[assignment]
+
     def visits(self) -> tuple[QueueVisit, ...]:
         """The interaction's visits so far, in queue-entry order."""
-        scored = self._csat_owner()
+        scored = None if self._csat is None else self._csat_owner()
+        # Visits folded from engine lines only are not checked again: the engine wrote
+        # them, and the fold's rules keep its drafts consistent (tests check both).
+        check = not self._trusted
+        iid, channel, source, topic = self.interaction_id, self._channel, self._source, self._topic
         return tuple(
-            QueueVisit(
-                interaction_id=self.interaction_id,
-                queue_id=d.queue_id,
-                arrived_at=d.arrived_at,
-                outcome=d.outcome,
-                answered_at=d.answered_at,
-                ended_at=d.ended_at,
-                operator_id=d.operator_id,
-                hotline_id=d.hotline_id if d.hotline_id is not None else self._hotline_id,
-                channel=self._channel,
-                source=self._source,
-                topic=self._topic,
-                hold=d.hold,
-                wrap_up=d.wrap_up,
-                csat=self._csat if i == scored else None,
-                ewt=d.ewt,
-                transferred_to=d.transferred_to,
-            )
-            for i, d in enumerate(self._drafts)
+            [
+                _fill_visit(
+                    _new_visit(QueueVisit),
+                    iid,
+                    d.queue_id,
+                    d.arrived_at,
+                    d.outcome,
+                    d.answered_at,
+                    d.ended_at,
+                    d.operator_id,
+                    d.hotline_id if d.hotline_id is not None else self._hotline_id,
+                    channel,
+                    source,
+                    topic,
+                    d.hold,
+                    d.wrap_up,
+                    self._csat if i == scored else None,
+                    d.ewt,
+                    d.transferred_to,
+                    check,
+                )
+                for i, d in enumerate(self._drafts)
+            ]
         )
 
     def _handled_by(self, operator_id: int | None, *, talking_only: bool) -> _Draft | None:

@@ -37,17 +37,16 @@ from hotline.core.commands import (
     Offer,
     OperatorStateChanged,
 )
-from hotline.core.model import EventType, OperatorState, OverflowAction, RoutingStrategy
+from hotline.core.model import Channel, EventType, OperatorState, OverflowAction, RoutingStrategy
 from hotline.core.routing.config import OperatorConfig, QueueConfig
 from hotline.core.routing.ewt import estimate_wait
-from hotline.core.routing.operator_state import Transition, next_state
+from hotline.core.routing.operator_state import TABLE, Transition, next_state
 from hotline.core.routing.runtime import (
     DONE,
     OFFERED,
     TALKING,
     WAITING,
     Eligibility,
-    IdleEntry,
     OperatorRuntime,
     QueueRuntime,
     Waiting,
@@ -59,6 +58,45 @@ _SERVING = frozenset(
     {OperatorState.READY, OperatorState.RESERVED, OperatorState.BUSY, OperatorState.WRAP_UP}
 )
 _IDLE_STATES = frozenset({OperatorState.READY, OperatorState.RESERVED})
+
+# Enum members as module globals: ``OperatorState.READY`` is a lookup through the enum
+# metaclass, several times slower than a global, and the hot paths read them per event.
+_READY = OperatorState.READY
+_RESERVED = OperatorState.RESERVED
+_BUSY = OperatorState.BUSY
+_WRAP_UP = OperatorState.WRAP_UP
+_NOT_READY = OperatorState.NOT_READY
+_OFFLINE = OperatorState.OFFLINE
+_ARRIVED = EventType.ARRIVED
+_QUEUED = EventType.QUEUED
+_OFFERED = EventType.OFFERED
+_ANSWERED = EventType.ANSWERED
+_WRAP_UP_STARTED = EventType.WRAP_UP_STARTED
+_COMPLETED = EventType.COMPLETED
+_ABANDONED = EventType.ABANDONED
+_IDLE_CLOCK, _HANDLING_CLOCK = "idle", "handling"
+
+
+def _step(old: OperatorState, new: OperatorState) -> tuple[OperatorState, str | None, bool, int]:
+    """What ``_set_state`` does on ``old → new``, worked out once per table entry: the new
+    state, the clock the time spent in ``old`` counts on (occupancy), whether ``new`` starts
+    an idle period (longest-idle order; not when an offer is cancelled back to ready) and
+    the change of the staffed count of the operator's queues."""
+    clock = _IDLE_CLOCK if old in _IDLE_STATES else _HANDLING_CLOCK if old in _SERVING else None
+    resets_idle = new is OperatorState.READY and old is not OperatorState.RESERVED
+    staffed = (new in _SERVING) - (old in _SERVING)
+    return new, clock, resets_idle, staffed
+
+
+_STEPS = {(old, transition): _step(old, new) for (old, transition), new in TABLE.items()}
+_LONGEST_IDLE = RoutingStrategy.LONGEST_IDLE
+_RANDOM = RoutingStrategy.RANDOM
+_T_OFFER = Transition.OFFER
+_T_ACCEPT = Transition.ACCEPT
+_T_END = Transition.END
+_T_WRAP_DONE = Transition.WRAP_DONE
+_T_CANCEL = Transition.CANCEL
+_T_CANCEL_TO_BUSY = Transition.CANCEL_TO_BUSY
 #: a split may point at another split; deeper chains are a configuration error
 MAX_SPLIT_DEPTH = 8
 
@@ -137,9 +175,11 @@ class RoutingEngine:
 
     def next_deadline(self) -> float | None:
         heap = self._deadlines
+        valid = self._deadline_valid
         while heap:
-            if self._deadline_valid(heap[0]):
-                return heap[0][0]
+            entry = heap[0]
+            if valid(entry):
+                return entry[0]
             heapq.heappop(heap)
         return None
 
@@ -152,17 +192,22 @@ class RoutingEngine:
         out: list[Command] = []
         if self._deadlines and self._deadlines[0][0] <= now:
             self._fire_due(now, out)
+        # the cases most frequent first: each case is one isinstance check
         match event:
             case ev.InteractionArrived():
                 self._arrive(event, now, out)
+            case ev.OfferAccepted():
+                self._accept(event.interaction_id, event.operator_id, now, out)
+            case ev.InteractionEnded():
+                self._end(event.interaction_id, now, out)
+            case ev.CallerAbandoned():
+                self._abandon(event.interaction_id, now, out)
             case ev.OperatorWentReady():
                 self._go_ready(self._op(event.operator_id), now, out)
             case ev.OperatorWentNotReady():
                 self._go_not_ready(self._op(event.operator_id), event.reason, now, out)
             case ev.OperatorLoggedOut():
                 self._go_not_ready(self._op(event.operator_id), "logout", now, out)
-            case ev.OfferAccepted():
-                self._accept(event.interaction_id, event.operator_id, now, out)
             case ev.OfferDeclined():
                 w = self._interactions.get(event.interaction_id)
                 if (
@@ -172,8 +217,6 @@ class RoutingEngine:
                     and w.offered_to.id == event.operator_id
                 ):
                     self._miss(w, "declined", now, out)
-            case ev.CallerAbandoned():
-                self._abandon(event.interaction_id, now, out)
             case ev.CallbackAccepted():
                 self._callback(event.interaction_id, event.number, now, out)
             case ev.InteractionHeld():
@@ -182,8 +225,6 @@ class RoutingEngine:
                 self._log_talking(event.interaction_id, EventType.RESUMED, now, out)
             case ev.InteractionTransferred():
                 self._transfer(event.interaction_id, event.queue_id, now, out)
-            case ev.InteractionEnded():
-                self._end(event.interaction_id, now, out)
             case ev.WrapUpExtended():
                 self._extend_wrap(self._op(event.operator_id), event.seconds, now)
             case _:
@@ -235,20 +276,18 @@ class RoutingEngine:
     # -- arrivals ---------------------------------------------------------------------------
 
     def _arrive(self, event: ev.InteractionArrived, now: float, out: list[Command]) -> None:
-        if event.interaction_id in self._interactions:
+        iid = event.interaction_id
+        if iid in self._interactions:
             return  # a duplicate delivery: the interaction is already in the engine
-        q = self._resolve_split(self._queue(event.queue_id), 0)
-        out.append(Log(event.interaction_id, EventType.ARRIVED, now, {"queue_id": event.queue_id}))
+        q = self._queues.get(event.queue_id) or self._queue(event.queue_id)
+        if q.config.split:
+            q = self._resolve_split(q, 0)
+        out.append(Log(iid, _ARRIVED, now, {"queue_id": event.queue_id}))
+        # Waiting(interaction_id, queue, channel, priority, ordered_at, seq, queued_at)
         w = Waiting(
-            interaction_id=event.interaction_id,
-            queue=q,
-            channel=event.channel,
-            priority=q.config.priority + event.priority,
-            ordered_at=now,
-            seq=next(self._seq),
-            queued_at=now,
+            iid, q, event.channel, q.config.priority + event.priority, now, next(self._seq), now
         )
-        self._enter(w, now, out, {})
+        self._enter(w, now, out, None)
 
     def _resolve_split(self, q: QueueRuntime, depth: int) -> QueueRuntime:
         """Smooth weighted round robin (nginx): exact proportions, evenly interleaved."""
@@ -267,39 +306,34 @@ class RoutingEngine:
         q.split_current[best] -= total
         return self._resolve_split(self._queue(split[best][0]), depth + 1)
 
-    def _enter(self, w: Waiting, now: float, out: list[Command], extra: dict[str, object]) -> None:
+    def _enter(
+        self, w: Waiting, now: float, out: list[Command], extra: dict[str, object] | None
+    ) -> None:
         """``w`` enters its queue: offer at once if someone is free, else wait."""
         q = w.queue
         config = q.config
-        self._interactions[w.interaction_id] = w
+        iid = w.interaction_id
+        self._interactions[iid] = w
         # Deadlines first: an interaction offered at once may be missed and wait after all,
         # and it must still expand and overflow on time.
         if len(config.steps) > 1:
             self._schedule(w.queued_at + config.steps[1].after_seconds, _EXPAND, w, 0)
         if config.max_wait_seconds is not None and config.overflow_action is not None:
             self._schedule(w.queued_at + config.max_wait_seconds, _MAX_WAIT, w, w.seq)
-        op = self._best_idle(q, w.step, claim=True)
+        op = self._best_idle(q, w.step, True)
         if op is not None:
-            out.append(
-                Log(
-                    w.interaction_id,
-                    EventType.QUEUED,
-                    now,
-                    {"queue_id": q.id, "ewt": 0.0, "position": 1, **extra},
-                )
-            )
+            data: dict[str, object] = {"queue_id": q.id, "ewt": 0.0, "position": 1}
+            if extra:
+                data.update(extra)
+            out.append(Log(iid, _QUEUED, now, data))
             self._offer(w, op, now, out)
             return
         position = q.live_ahead_of(w.priority) + 1
         ewt = estimate_wait(position, q.staffed, 0, q.handle_times.mean)
-        out.append(
-            Log(
-                w.interaction_id,
-                EventType.QUEUED,
-                now,
-                {"queue_id": q.id, "ewt": ewt, "position": position, **extra},
-            )
-        )
+        data = {"queue_id": q.id, "ewt": ewt, "position": position}
+        if extra:
+            data.update(extra)
+        out.append(Log(iid, _QUEUED, now, data))
         self._push_waiting(w)
         out.append(
             AnnounceWait(
@@ -326,35 +360,39 @@ class RoutingEngine:
 
     # -- matching ---------------------------------------------------------------------------
 
-    def _best_idle(
-        self, q: QueueRuntime, step: int, *, claim: bool = False
-    ) -> OperatorRuntime | None:
+    def _best_idle(self, q: QueueRuntime, step: int, claim: bool = False) -> OperatorRuntime | None:
         """The available operator the strategy prefers; ``claim`` when it gets the offer."""
         channel = q.channel
-        best: IdleEntry | None = None
-        for s in range(step + 1):
-            entry = q.idle[s].top(channel)
+        idle = q.idle
+        best = idle[0].top(channel)
+        for s in range(1, step + 1):
+            entry = idle[s].top(channel)
             if entry is not None and (best is None or entry[:2] < best[:2]):
                 best = entry
         if best is None:
             return None
-        if claim and q.strategy is RoutingStrategy.RANDOM:
+        if claim and q.strategy is _RANDOM:
             q.random_clock = max(q.random_clock, best[0])
         return best[3]
 
-    def _best_waiting(self, op: OperatorRuntime) -> Waiting | None:
+    def _best_waiting(self, op: OperatorRuntime, available: dict[Channel, bool]) -> Waiting | None:
         """The waiting interaction ``op`` should take next (Rule 2), or None.
 
         The hot path of an operator becoming free: queues with nobody waiting are skipped
         on one integer, and heap entries are compared as they are (their first three
         fields are the order key; ``seq`` is unique, so the record is never compared).
+        ``available`` caches ``op.available_for`` per channel (filled as needed).
         """
         best: tuple[int, float, int, int, Waiting] | None = None
-        available = {channel: op.available_for(channel) for channel in op.channels}
         heappop = heapq.heappop
         for el in op.eligible:
             q = el.queue
-            if not q.live or not available[q.channel]:
+            if not q.live:
+                continue
+            free = available.get(q.channel)
+            if free is None:
+                free = available[q.channel] = op.available_for(q.channel)
+            if not free:
                 continue
             waiting = q.waiting
             for s in range(el.first_step, len(waiting)):
@@ -391,28 +429,31 @@ class RoutingEngine:
     def _operator_free(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
         """``op`` can take (more) work: take the best waiting one, or wait in the indexes."""
         op.version += 1
-        w = self._best_waiting(op)
+        available: dict[Channel, bool] = {}
+        w = self._best_waiting(op, available)
         if w is not None:
             self._leave_waiting(w)
             self._offer(w, op, now, out)
             return
-        available = {channel: op.available_for(channel) for channel in op.channels}
         version = op.version
         op_id = op.id
         idle_since = op.idle_since
-        longest_idle = RoutingStrategy.LONGEST_IDLE
         for el in op.eligible:
             q = el.queue
-            if available[q.channel]:
+            free = available.get(q.channel)
+            if free is None:
+                free = available[q.channel] = op.available_for(q.channel)
+            if free:
                 pool = q.idle[el.first_step]
                 key = (
                     idle_since
-                    if q.strategy is longest_idle
+                    if q.strategy is _LONGEST_IDLE
                     else self._strategy_key(q, op, el.score)
                 )
                 # (key, operator id, version) is unique per heap: the record is never compared
                 pool.push((key, op_id, version, op))
-                if len(pool) > 64 and len(pool) > 4 * q.eligible_operators:
+                size = len(pool)
+                if size > 64 and size > 4 * q.eligible_operators:
                     pool.compact(q.channel)
 
     def _offer(self, w: Waiting, op: OperatorRuntime, now: float, out: list[Command]) -> None:
@@ -420,22 +461,25 @@ class RoutingEngine:
         w.status = OFFERED
         w.offered_to = op
         w.offer_token += 1
-        self._set_state(op, Transition.OFFER, now, out)
+        self._set_state(op, _T_OFFER, now, out)
         op.reserved_for = w
         op.version += 1
         op.last_offer_at = now
         q = w.queue
+        iid, op_id, queue_id, callback = w.interaction_id, op.id, q.id, w.callback
         expires = now + q.config.offer_timeout_seconds
         out.append(
             Log(
-                w.interaction_id,
-                EventType.OFFERED,
+                iid,
+                _OFFERED,
                 now,
-                {"operator_id": op.id, "queue_id": q.id, "callback": w.callback},
+                {"operator_id": op_id, "queue_id": queue_id, "callback": callback},
             )
         )
-        out.append(Offer(w.interaction_id, op.id, q.id, expires, w.callback))
-        self._schedule(expires, _OFFER_TIMEOUT, w, w.offer_token)
+        out.append(Offer(iid, op_id, queue_id, expires, callback))
+        heapq.heappush(
+            self._deadlines, (expires, next(self._seq), _OFFER_TIMEOUT, w, w.offer_token)
+        )
 
     # -- interaction life -------------------------------------------------------------------
 
@@ -447,17 +491,18 @@ class RoutingEngine:
         if op.id != operator_id:
             return
         op.reserved_for = None
-        self._set_state(op, Transition.ACCEPT, now, out)
-        op.load[w.channel] = op.load.get(w.channel, 0) + 1
+        self._set_state(op, _T_ACCEPT, now, out)
+        load = op.load
+        load[w.channel] = load.get(w.channel, 0) + 1
         op.total_load += 1
         w.status = TALKING
         w.answered_at = now
         out.append(
             Log(
                 iid,
-                EventType.ANSWERED,
+                _ANSWERED,
                 now,
-                {"operator_id": op.id, "queue_id": w.queue.id, "callback": w.callback},
+                {"operator_id": operator_id, "queue_id": w.queue.id, "callback": w.callback},
             )
         )
         if op.multitasks and op.pending is None and any(map(op.available_for, op.channels)):
@@ -482,7 +527,7 @@ class RoutingEngine:
         self._requeue(w, now, out)
 
     def _requeue(self, w: Waiting, now: float, out: list[Command]) -> None:
-        op = self._best_idle(w.queue, w.step, claim=True)
+        op = self._best_idle(w.queue, w.step, True)
         if op is not None:
             w.version += 1
             self._offer(w, op, now, out)
@@ -510,12 +555,12 @@ class RoutingEngine:
             out.append(CancelOffer(iid, op.id))
             op.reserved_for = None
             w.offered_to = None
-            cancel = Transition.CANCEL_TO_BUSY if op.total_load else Transition.CANCEL
+            cancel = _T_CANCEL_TO_BUSY if op.total_load else _T_CANCEL
             self._set_state(op, cancel, now, out)
             self._after_release(op, now, out)
         w.status = DONE
         del self._interactions[iid]
-        out.append(Log(iid, EventType.ABANDONED, now, {"queue_id": w.queue.id}))
+        out.append(Log(iid, _ABANDONED, now, {"queue_id": w.queue.id}))
 
     def _callback(self, iid: int, number: str, now: float, out: list[Command]) -> None:
         w = self._interactions.get(iid)
@@ -538,13 +583,12 @@ class RoutingEngine:
         w = self._interactions.get(iid)
         if w is None:
             return
-        if w.status in (WAITING, OFFERED):
+        status = w.status
+        if status == TALKING:
+            self._finish_talk(w, now, out)
+            del self._interactions[iid]
+        elif status in (WAITING, OFFERED):
             self._abandon(iid, now, out)  # ended before an answer: that is an abandon
-            return
-        if w.status != TALKING:
-            return
-        self._finish_talk(w, now, out)
-        del self._interactions[iid]
 
     def _finish_talk(self, w: Waiting, now: float, out: list[Command]) -> None:
         op = w.offered_to
@@ -552,15 +596,15 @@ class RoutingEngine:
         w.status = DONE
         op.load[w.channel] -= 1
         op.total_load -= 1
-        out.append(Log(w.interaction_id, EventType.WRAP_UP_STARTED, now, {"operator_id": op.id}))
+        out.append(Log(w.interaction_id, _WRAP_UP_STARTED, now, {"operator_id": op.id}))
         wrap = w.queue.config.wrap_up_seconds
-        if op.total_load > 0 or op.state is not OperatorState.BUSY:
+        if op.total_load > 0 or op.state is not _BUSY:
             # other chats still open (or a ringing offer): no separate wrap-up for this one
             self._complete(w, op, now, 0.0, out)
-            if op.state in (OperatorState.BUSY, OperatorState.READY) and op.pending is None:
+            if (op.state is _BUSY or op.state is _READY) and op.pending is None:
                 self._operator_free(op, now, out)  # READY: back from "missed" while chatting
             return
-        self._set_state(op, Transition.END, now, out)
+        self._set_state(op, _T_END, now, out)
         op.wrap_items.append(w)
         op.wrap_token += 1
         op.wrap_until = now + wrap
@@ -573,13 +617,14 @@ class RoutingEngine:
         self, w: Waiting, op: OperatorRuntime, now: float, wrap: float, out: list[Command]
     ) -> None:
         talk_end = now - wrap
-        w.queue.handle_times.add(talk_end - w.answered_at + wrap)
+        q = w.queue
+        q.handle_times.add(talk_end - w.answered_at + wrap)
         out.append(
             Log(
                 w.interaction_id,
-                EventType.COMPLETED,
+                _COMPLETED,
                 now,
-                {"operator_id": op.id, "queue_id": w.queue.id, "wrap_up": wrap},
+                {"operator_id": op.id, "queue_id": q.id, "wrap_up": wrap},
             )
         )
 
@@ -595,7 +640,7 @@ class RoutingEngine:
             if reason == "logout":
                 self._set_state(op, Transition.LOGOUT, now, out)
             return
-        self._set_state(op, Transition.WRAP_DONE, now, out)
+        self._set_state(op, _T_WRAP_DONE, now, out)
         self._operator_free(op, now, out)
 
     def _extend_wrap(self, op: OperatorRuntime, seconds: float, now: float) -> None:
@@ -658,21 +703,23 @@ class RoutingEngine:
         reason: str | None = None,
     ) -> None:
         old = op.state
-        new = next_state(old, transition)
-        elapsed = now - op.state_since
-        if old in _IDLE_STATES:
-            op.idle_seconds += elapsed
-        elif old in _SERVING:
-            op.handling_seconds += elapsed
+        try:
+            new, clock, resets_idle, staffed = _STEPS[old, transition]
+        except KeyError:
+            next_state(old, transition)  # raises TransitionError
+            raise
+        if clock is _IDLE_CLOCK:
+            op.idle_seconds += now - op.state_since
+        elif clock is _HANDLING_CLOCK:
+            op.handling_seconds += now - op.state_since
         op.state_since = now
-        if new is OperatorState.READY and old is not OperatorState.RESERVED:
+        if resets_idle:
             op.idle_since = now
-        if (old in _SERVING) != (new in _SERVING):
-            delta = 1 if new in _SERVING else -1
+        if staffed:
             for el in op.eligible:
-                el.queue.staffed += delta
+                el.queue.staffed += staffed
         op.state = new
-        op.reason = reason if new is OperatorState.NOT_READY else None
+        op.reason = reason if new is _NOT_READY else None
         if self.report_states and (new is not old or reason is not None):
             out.append(OperatorStateChanged(op.id, new, op.reason))
 
@@ -716,7 +763,7 @@ class RoutingEngine:
         if w.status != WAITING:
             return  # ringing: the new step applies if it comes back
         self._leave_waiting(w)
-        op = self._best_idle(w.queue, w.step, claim=True)
+        op = self._best_idle(w.queue, w.step, True)
         if op is not None:
             self._offer(w, op, now, out)
         else:

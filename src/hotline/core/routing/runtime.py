@@ -139,7 +139,11 @@ class QueueRuntime:
 
     def live_ahead_of(self, priority: int) -> int:
         """Waiting interactions that would be served before a new one of ``priority``."""
-        return sum(n for p, n in self.live_by_priority.items() if p >= priority)
+        ahead = 0
+        for p, n in self.live_by_priority.items():
+            if p >= priority:
+                ahead += n
+        return ahead
 
     def count_live(self, priority: int, delta: int) -> None:
         self.live_by_priority[priority] = self.live_by_priority.get(priority, 0) + delta
