@@ -34,6 +34,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from hotline.core import events as ev
 from hotline.core.commands import AnnounceWait, CancelOffer, Command, Log, Offer
 from hotline.core.commands import OperatorStateChanged as StateChanged
+from hotline.core.kpi.records import VisitFold
 from hotline.core.model import Channel, EventType, OverflowAction, RoutingStrategy
 from hotline.core.model import OperatorState as S
 from hotline.core.routing.config import ExpansionStep, OperatorConfig, QueueConfig
@@ -253,6 +254,25 @@ def test_a_trace_read_back_from_json_replays_to_the_same_commands() -> None:
 def test_the_engine_seed_changes_random_routing() -> None:
     assert simulate(seed=1, engine_seed=1) == simulate(seed=1, engine_seed=1)
     assert simulate(seed=1, engine_seed=1) != simulate(seed=1, engine_seed=2)
+
+
+def test_the_trusted_fold_gives_the_same_visits_as_the_checked_fold() -> None:
+    """``VisitFold.add_trusted`` (the simulator's fast path) restates the rules of
+    ``add``; over a log with every line type (transfers, holds, callbacks, misses,
+    overflows) both must give the same visits, interaction by interaction."""
+    by_interaction: dict[int, list[Log]] = {}
+    for line in simulate(seed=3):
+        for c in json.loads(line)["commands"]:
+            if c["class"] == "Log":
+                log = Log(c["interaction_id"], EventType(c["type"]), c["at"], c["data"])
+                by_interaction.setdefault(log.interaction_id, []).append(log)
+    assert len(by_interaction) > 100
+    for iid, lines in by_interaction.items():
+        checked, trusted = VisitFold(iid), VisitFold(iid)
+        for log in lines:
+            checked.add(log)
+            trusted.add_trusted(log)
+        assert trusted.visits() == checked.visits(), f"interaction {iid}"
 
 
 def test_the_trace_does_not_depend_on_the_hash_seed() -> None:
