@@ -150,17 +150,6 @@ class QueueRuntime:
         self.live += delta
 
 
-def waiting_top(heap: list[tuple[int, float, int, int, Waiting]]) -> Waiting | None:
-    """The first valid entry of a waiting heap, dropping stale ones on the way."""
-    while heap:
-        entry = heap[0]
-        w = entry[4]
-        if w.status == WAITING and w.version == entry[3]:
-            return w
-        heapq.heappop(heap)
-    return None
-
-
 IdleEntry = tuple[Any, int, int, OperatorRuntime]  # (strategy key, operator id, version, op)
 
 
