@@ -86,6 +86,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     #: capacity per channel, e.g. {"call": 1, "chat": 3}
     capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: digest HA1 = MD5(login:realm:sip password) of the operator's SIP phone (RFC 2617
+    #: §3.2.2.2): what a registrar needs, never the password itself; None = no SIP phone
+    sip_ha1: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     created_at: Mapped[dt.datetime]
 
     hotline_links: Mapped[list[UserHotline]] = relationship(
@@ -334,6 +337,38 @@ class Recording(HotlineOwned, Base):
     channels: Mapped[int] = mapped_column(default=2)
     size_bytes: Mapped[int]
     retain_until: Mapped[dt.datetime | None]
+
+
+class Flow(HotlineOwned, Base):
+    """One version of a hotline's IVR flow.  Rows are never edited: saving makes a new
+    version, publishing marks one, restoring publishes a copy of an older document."""
+
+    __tablename__ = "flows"
+    __table_args__ = (sa.UniqueConstraint("hotline_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    version: Mapped[int]
+    document: Mapped[dict[str, Any]]
+    comment: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime]
+    published_at: Mapped[dt.datetime | None]
+
+
+class SipTrunk(Base):
+    """A carrier connection that delivers calls to the hotlines' numbers: trusted by
+    source address (``address``: an IP or CIDR) or by digest credentials (``username`` +
+    ``sip_ha1``), or both.  Installation-wide, like a PBX's trunks; admins manage them."""
+
+    __tablename__ = "sip_trunks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    username: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    sip_ha1: Mapped[str | None] = mapped_column(sa.String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
 
 
 class AuditEntry(Base):
