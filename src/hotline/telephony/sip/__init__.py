@@ -2,10 +2,36 @@
 
 What is here takes bytes and returns values (and back); it never opens a
 socket, reads a clock or draws a random number, so every rule can be tested
-with plain data. Transactions (§17), dialogs (§12) and digest authentication
-will join it; the asyncio shells live in ``hotline.telephony``.
+with plain data. URIs and Via values (``uri``), transactions (§17), dialogs
+(§12, ``dialog``) and digest authentication (§22, ``digest``) build on the
+message model; the asyncio shells live in ``hotline.telephony``.
 """
 
+from hotline.telephony.sip.dialog import (
+    Dialog,
+    DialogId,
+    build_ack_for_2xx,
+    build_dialog_response,
+    build_in_dialog_request,
+    check_in_dialog_request,
+    dialog_as_uac,
+    dialog_as_uas,
+    new_request,
+    refresh_remote_target,
+    uac_dialog_id,
+    uas_dialog_id,
+)
+from hotline.telephony.sip.digest import (
+    Challenge,
+    Credentials,
+    DigestVerdict,
+    authorization,
+    ha1,
+    make_challenge,
+    parse_challenge,
+    parse_credentials,
+    verify,
+)
 from hotline.telephony.sip.errors import LocalSipError, RemoteSipError, SipError
 from hotline.telephony.sip.framing import StreamFramer
 from hotline.telephony.sip.headers import COMPACT_FORMS, HeaderField, Headers, header_key
@@ -23,26 +49,93 @@ from hotline.telephony.sip.message import (
     stateless_to_tag,
 )
 from hotline.telephony.sip.status import REASON_PHRASES
+from hotline.telephony.sip.transaction import (
+    MAGIC_COOKIE,
+    AckTimedOut,
+    Address,
+    CancelReceived,
+    ClientKey,
+    RequestReceived,
+    ResponseReceived,
+    ServerKey,
+    TransactionLayer,
+    TransactionTimedOut,
+    Transmit,
+    TuEvent,
+    build_cancel,
+    make_branch,
+)
+from hotline.telephony.sip.uri import (
+    NameAddr,
+    Param,
+    SipUri,
+    Via,
+    parse_name_addr,
+    parse_uri,
+    parse_via,
+)
 
 __all__ = [
     "COMPACT_FORMS",
+    "MAGIC_COOKIE",
     "REASON_PHRASES",
     "SIP_VERSION",
+    "AckTimedOut",
+    "Address",
     "CSeq",
+    "CancelReceived",
+    "Challenge",
+    "ClientKey",
+    "Credentials",
+    "Dialog",
+    "DialogId",
+    "DigestVerdict",
     "HeaderField",
     "Headers",
     "LocalSipError",
+    "NameAddr",
+    "Param",
     "RemoteSipError",
+    "RequestReceived",
+    "ResponseReceived",
+    "ServerKey",
     "SipError",
     "SipMessage",
     "SipRequest",
     "SipResponse",
+    "SipUri",
     "StreamFramer",
+    "TransactionLayer",
+    "TransactionTimedOut",
+    "Transmit",
+    "TuEvent",
+    "Via",
+    "authorization",
+    "build_ack_for_2xx",
+    "build_cancel",
+    "build_dialog_response",
+    "build_in_dialog_request",
     "build_response",
+    "check_in_dialog_request",
+    "dialog_as_uac",
+    "dialog_as_uas",
+    "ha1",
     "header_key",
+    "make_branch",
+    "make_challenge",
+    "new_request",
     "parse",
+    "parse_challenge",
+    "parse_credentials",
     "parse_cseq",
+    "parse_name_addr",
+    "parse_uri",
+    "parse_via",
+    "refresh_remote_target",
     "response_to_malformed",
     "serialize",
     "stateless_to_tag",
+    "uac_dialog_id",
+    "uas_dialog_id",
+    "verify",
 ]
