@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 import signal
 import socket
 import sys
@@ -15,11 +16,18 @@ import structlog
 import uvicorn
 
 from hotline.core.ratelimit import SlidingWindowLimiter
+from hotline.live.center import LiveCenter
+from hotline.live.control import LiveControlImpl
+from hotline.live.directory import load_directory
+from hotline.live.eventlog import EventLogWriter
 from hotline.observability import Metrics, configure_logging
 from hotline.settings import Settings
 from hotline.store.db import Database
 from hotline.store.migrate import upgrade
-from hotline.telephony.listener import start_sip_listener
+from hotline.telephony.b2bua import B2bua, TelephonySettings
+from hotline.telephony.media.inprocess import InProcessMedia
+from hotline.telephony.prompts import PromptLibrary, ensure_prompts
+from hotline.telephony.transport import SipTransport, start_sip_transport
 from hotline.web.api.deps import ApiContext
 from hotline.web.app import create_app
 
@@ -67,9 +75,12 @@ async def serve(settings: Settings, *, before_serve: BeforeServe | None = None) 
         await upgrade(db.engine)
         if before_serve is not None:
             await before_serve(db)
-        app = create_app(build_context(settings, db))
-        sip_host, sip_port = settings.sip_host_port
-        sip = await start_sip_listener(sip_host, sip_port, log=structlog.get_logger("hotline.sip"))
+        context = build_context(settings, db)
+        sip_host = settings.sip_host_port[0]
+        telephony = await start_telephony(settings, db)
+        context.live = telephony.control
+        app = create_app(context)
+        sip = telephony.transport
         http_host, http_port = settings.http_host_port
         server = _Server(
             uvicorn.Config(
@@ -85,19 +96,85 @@ async def serve(settings: Settings, *, before_serve: BeforeServe | None = None) 
 
         def announce(host: str, port: int) -> None:
             url = f"http://{host}:{port}"
-            log.info(
-                "hotline.ready", http=url, sip=f"{sip_host}:{sip.udp_port}", database=db.dialect
-            )
+            log.info("hotline.ready", http=url, sip=f"{sip_host}:{sip.port}", database=db.dialect)
             # a plain line too, for people and for scripts waiting on start-up
-            print(f"hotline ready http={url} sip={sip_host}:{sip.udp_port}", flush=True)
+            print(f"hotline ready http={url} sip={sip_host}:{sip.port}", flush=True)
 
         server.on_started = announce
         try:
             await server.serve()
         finally:
-            await sip.close()
+            await telephony.close()
     finally:
         await db.dispose()
+
+
+class _Relay:
+    """Media events reach the B2BUA, which is built after the media backend."""
+
+    target: B2bua | None = None
+
+    def on_dtmf(self, leg_id: str, digit: str) -> None:
+        if self.target is not None:
+            self.target.on_dtmf(leg_id, digit)
+
+    def on_playback_finished(self, leg_id: str, playback_id: int) -> None:
+        if self.target is not None:
+            self.target.on_playback_finished(leg_id, playback_id)
+
+
+class Telephony:
+    """The running SIP side: transport, B2BUA, media, routing center, event-log writer."""
+
+    def __init__(
+        self,
+        writer: EventLogWriter,
+        center: LiveCenter,
+        media: InProcessMedia,
+        b2bua: B2bua,
+        transport: SipTransport,
+        control: LiveControlImpl,
+    ) -> None:
+        self.writer = writer
+        self.center = center
+        self.media = media
+        self.b2bua = b2bua
+        self.transport = transport
+        self.control = control
+
+    async def close(self) -> None:
+        await self.b2bua.close()
+        await self.transport.close()
+        await self.media.close()
+        await self.writer.close()
+
+
+async def start_telephony(settings: Settings, db: Database) -> Telephony:
+    """Prompts, routing center, media, B2BUA and the SIP transport, wired together."""
+    prompts_dir = settings.prompts_dir or settings.data_dir / "prompts"
+    library: PromptLibrary = await asyncio.to_thread(ensure_prompts, prompts_dir)
+    writer = EventLogWriter(db)
+    await writer.start()
+    center = LiveCenter(await load_directory(db), writer)
+    sip_host, sip_port = settings.sip_host_port
+    advertised = settings.sip_advertised_host or sip_host
+    relay = _Relay()
+    low, high = settings.rtp_port_range
+    wildcard = sip_host in ("0.0.0.0", "::")  # noqa: S104 - a comparison, not a bind
+    media = InProcessMedia(advertised if wildcard else sip_host, low, high, relay)
+    secret = (settings.sip_secret or secrets.token_hex(32)).encode()
+    b2bua = B2bua(
+        TelephonySettings(data_dir=settings.data_dir, advertised_host=advertised, secret=secret),
+        center,
+        media,
+        library,
+    )
+    relay.target = b2bua
+    transport = await start_sip_transport(
+        sip_host, sip_port, b2bua.on_message, log=structlog.get_logger("hotline.sip")
+    )
+    b2bua.attach(transport)
+    return Telephony(writer, center, media, b2bua, transport, LiveControlImpl(db, center, b2bua))
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.core.flows.demo import shop_flow, virtual_secretary_flow
 from hotline.core.model import (
     DEFAULT_CALLBACK_THRESHOLD_SECONDS,
     DEFAULT_SERVICE_LEVEL_SECONDS,
@@ -47,6 +48,8 @@ from hotline.core.model import (
 from hotline.security import hash_password, random_password
 from hotline.store import models as m
 from hotline.store.db import Database
+from hotline.telephony.registrar import SIP_REALM
+from hotline.telephony.sip.digest import ha1 as sip_ha1
 from hotline.users import DEFAULT_OPERATOR_CAPACITY, validate_password
 
 TENANT_SLUG = "matryoshka"
@@ -163,7 +166,7 @@ HOTLINES: dict[str, dict[str, Any]] = {
         "greeting_template": "Здравствуйте, меня зовут {operator}, компания {company}",
         "after_hours_action": AfterHoursAction.VOICEMAIL,
         "topic_required": True,
-        "numbers": ["+74950000001"],
+        "numbers": ["100", "+74950000001"],
         "business_hours": {
             "timezone": "Europe/Moscow",
             "weekly": {d: ["09:00-18:00"] if d in _WORKDAYS else [] for d in _DAYS},
@@ -238,7 +241,7 @@ HOTLINES: dict[str, dict[str, Any]] = {
         "greeting_template": "Hello, my name is {operator}, {company}",
         "after_hours_action": AfterHoursAction.CALLBACK,
         "topic_required": False,
-        "numbers": ["+74950000002", "+74950000003"],
+        "numbers": ["200", "+74950000002", "+74950000003"],
         "business_hours": {
             "timezone": "Europe/Moscow",
             "weekly": {d: ["08:00-22:00"] for d in _DAYS},
@@ -334,6 +337,8 @@ async def seed_demo(db: Database, *, password: str | None, now: datetime) -> dic
             hashes = await _hash_all({u.login: password for u in users})
             for user in users:
                 user.password_hash = hashes[user.login]
+                if user.role is Role.OPERATOR:
+                    user.sip_ha1 = sip_ha1(user.login, SIP_REALM, password)
             await session.commit()
             return {u.login: password for u in sorted(users, key=lambda u: LOGINS.index(u.login))}
 
@@ -346,7 +351,7 @@ async def seed_demo(db: Database, *, password: str | None, now: datetime) -> dic
                 f"{TENANT_SLUG!r} does not: seed the demo into a fresh --data directory"
             )
         passwords = {u.login: password or random_password() for u in USERS}
-        await _create(session, await _hash_all(passwords), now)
+        await _create(session, await _hash_all(passwords), now, passwords)
         await session.commit()
         return passwords
 
@@ -359,7 +364,12 @@ async def _hash_all(passwords: dict[str, str]) -> dict[str, str]:
     return dict(zip(logins, hashes, strict=True))
 
 
-async def _create(session: AsyncSession, password_hashes: dict[str, str], now: datetime) -> None:
+async def _create(
+    session: AsyncSession,
+    password_hashes: dict[str, str],
+    now: datetime,
+    passwords: dict[str, str],
+) -> None:
     """Insert the whole demo; flushes where later rows need generated ids.
 
     JSON values are deep-copied so that editing a row in place can never change the
@@ -389,10 +399,12 @@ async def _create(session: AsyncSession, password_hashes: dict[str, str], now: d
     session.add_all([*skills.values(), *hotlines.values()])
     await session.flush()
 
+    queues: dict[str, list[m.Queue]] = {}
     for key, spec in HOTLINES.items():
         hid = hotlines[key].id
         owned = {"tenant_id": tid, "hotline_id": hid}
-        session.add_all(m.Queue(**owned, **q) for q in spec["queues"])
+        queues[key] = [m.Queue(**owned, **q) for q in spec["queues"]]
+        session.add_all(queues[key])
         session.add_all(m.Topic(**owned, kind="topic", name=t) for t in spec["topics"])
         session.add_all(
             m.Topic(**owned, kind="outcome", name=name, counts_as=counts)
@@ -422,9 +434,36 @@ async def _create(session: AsyncSession, password_hashes: dict[str, str], now: d
                 locale=u.locale,
                 capacity=dict(DEFAULT_OPERATOR_CAPACITY) if u.role is Role.OPERATOR else {},
                 created_at=now,
+                sip_ha1=(
+                    sip_ha1(u.login, SIP_REALM, passwords[u.login])
+                    if u.role is Role.OPERATOR
+                    else None
+                ),
                 hotline_links=[m.UserHotline(hotline_id=hotlines[h].id) for h in u.hotlines],
                 skill_links=[
                     m.OperatorSkill(skill_id=skills[s].id, level=lvl) for s, lvl in u.skills.items()
                 ],
             )
         )
+
+    await session.flush()
+    accounting, hr = (q.id for q in queues["secretary"])
+    flows = {
+        "secretary": virtual_secretary_flow(accounting=accounting, hr=hr, general=accounting),
+        "shop": shop_flow(sales=queues["shop"][0].id),
+    }
+    for key, document in flows.items():
+        session.add(
+            m.Flow(
+                tenant_id=tid,
+                hotline_id=hotlines[key].id,
+                version=1,
+                document=document,
+                comment="demo",
+                created_at=now,
+                published_at=now,
+            )
+        )
+    # RFC 3261 trunks: calls from this machine are a trusted demo trunk (the contract the
+    # README and the SIP tests use: sip:100@HOST and sip:200@HOST from 127.0.0.1)
+    session.add(m.SipTrunk(name="demo-localhost", address="127.0.0.1", active=True, created_at=now))

@@ -48,6 +48,33 @@ class Settings(BaseSettings):
     login_address_max_failures: int = 30
     login_window_seconds: float = 60.0
 
+    #: RTP ports for media legs (even ports are used, one per leg): 5,000 legs by default
+    rtp_ports: str = "20000-29999"
+    #: the address put in SDP and Contact; default: the SIP listening host
+    #: (set it when listening on 0.0.0.0)
+    sip_advertised_host: str | None = None
+    #: the key of SIP digest nonces; random per process when not set (never in the repo)
+    sip_secret: str | None = None
+    #: "inprocess" (default, zero set-up) or "rtpengine" (not available yet)
+    media_backend: Literal["inprocess"] = "inprocess"
+    #: where pre-rendered prompts live; default DATA_DIR/prompts
+    prompts_dir: Path | None = None
+
+    @field_validator("rtp_ports")
+    @classmethod
+    def _port_range(cls, value: str) -> str:
+        low, sep, high = value.partition("-")
+        if not sep or not low.strip().isdigit() or not high.strip().isdigit():
+            raise ValueError(f"{value!r}: expected LOW-HIGH, e.g. 20000-29999")
+        if not 1024 <= int(low) < int(high) <= 65535:
+            raise ValueError(f"{value!r}: need 1024 <= LOW < HIGH <= 65535")
+        return value
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int]:
+        low, _, high = self.rtp_ports.partition("-")
+        return int(low), int(high)
+
     @field_validator("http", "sip")
     @classmethod
     def _host_port(cls, value: str) -> str:

@@ -30,6 +30,8 @@ class Resource(enum.StrEnum):
     CALLBACK = "callback"
     RECORDING = "recording"
     AUDIT = "audit"
+    FLOW = "flow"  # a hotline's IVR flow versions
+    CALL = "call"  # live call control (hold, transfer, hang up) and operator states
 
 
 class Action(enum.StrEnum):
@@ -58,6 +60,8 @@ POLICY: dict[Role, dict[Resource, frozenset[Action]]] = {
         Resource.CALLBACK: _RW,
         Resource.RECORDING: _R,
         Resource.AUDIT: _R,
+        Resource.FLOW: _RW,
+        Resource.CALL: _RW,
     },
     Role.OPERATOR: {
         Resource.TENANT: _R,
@@ -71,6 +75,7 @@ POLICY: dict[Role, dict[Resource, frozenset[Action]]] = {
         Resource.CONTACT: _RW,
         Resource.INTERACTION: _R,
         Resource.CALLBACK: _RW,
+        Resource.CALL: _RW,
     },
     Role.CLIENT: {
         Resource.TENANT: _R,
@@ -79,6 +84,7 @@ POLICY: dict[Role, dict[Resource, frozenset[Action]]] = {
         Resource.TOPIC: _R,
         Resource.INTERACTION: _R,
         Resource.RECORDING: _R,
+        Resource.FLOW: _R,
     },
 }
 

@@ -17,7 +17,7 @@ from starlette.routing import compile_path
 
 import hotline
 from hotline.store.migrate import current_revision, head_revision
-from hotline.web.api import auth, interactions
+from hotline.web.api import auth, interactions, telephony
 from hotline.web.api.crud import crud_router
 from hotline.web.api.deps import ApiContext
 from hotline.web.api.errors import install_error_handlers
@@ -71,6 +71,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     for spec in SPECS:
         api.include_router(crud_router(spec))
     api.include_router(interactions.router)
+    api.include_router(telephony.router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")

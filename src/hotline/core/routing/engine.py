@@ -171,6 +171,12 @@ class RoutingEngine:
                         break
         self._operators[config.id] = op
 
+    def has_queue(self, queue_id: int) -> bool:
+        return queue_id in self._queues
+
+    def has_operator(self, operator_id: int) -> bool:
+        return operator_id in self._operators
+
     # -- the driver's interface -------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
@@ -259,6 +265,21 @@ class RoutingEngine:
         if position == 1 and self._best_idle(q, len(q.config.steps) - 1) is not None:
             return 0.0
         return estimate_wait(position, q.staffed, 0, q.handle_times.mean)
+
+    def announcement_for(self, interaction_id: int) -> AnnounceWait | None:
+        """What to tell a caller still waiting now (periodic announcements): the same
+        estimate as on entry (``ewt``), for the caller's current place in line."""
+        position = self.position_of(interaction_id)
+        if position is None:
+            return None
+        q = self._interactions[interaction_id].queue
+        ewt = estimate_wait(position, q.staffed, 0, q.handle_times.mean)
+        return AnnounceWait(
+            interaction_id,
+            ewt if ewt is not None else -1.0,
+            position,
+            ewt is None or ewt > q.config.callback_threshold_seconds,
+        )
 
     def position_of(self, interaction_id: int) -> int | None:
         """1-based place in line of a waiting interaction (O(queue length): for announcements)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,6 +29,29 @@ CSRF_HEADER = "X-Requested-With"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class LiveControl(Protocol):
+    """The running contact center as the API sees it (built in ``hotline.app``; absent
+    when the API runs without telephony, e.g. in API-only tests)."""
+
+    def operator_state(self, operator_id: int) -> tuple[str, str | None]: ...
+
+    def set_operator_state(self, operator_id: int, state: str, reason: str | None) -> None: ...
+
+    def call_parties(self, interaction_id: int) -> tuple[int, int | None] | None:
+        """``(tenant_id, operator_id)`` of a live call, or None when no such call."""
+
+    def hold(self, interaction_id: int) -> bool: ...
+
+    def resume(self, interaction_id: int) -> bool: ...
+
+    def hang_up(self, interaction_id: int) -> bool: ...
+
+    def transfer_to_queue(self, interaction_id: int, queue_id: int) -> bool: ...
+
+    async def reload(self) -> None:
+        """Re-read hotlines, queues, operators and flows after a change."""
+
+
 @dataclass(slots=True)
 class ApiContext:
     """Everything the API needs, built by the composition root (``hotline.app``)."""
@@ -40,6 +63,7 @@ class ApiContext:
     address_limiter: SlidingWindowLimiter
     clock: Callable[[], dt.datetime]
     monotonic: Callable[[], float]
+    live: LiveControl | None = None
 
 
 def get_ctx(request: Request) -> ApiContext:

@@ -1,0 +1,61 @@
+"""The running center as the API drives it (``web.api.deps.LiveControl``)."""
+
+from __future__ import annotations
+
+from hotline.core import events as ev
+from hotline.live.center import LiveCenter
+from hotline.live.directory import load_directory
+from hotline.store.db import Database
+from hotline.telephony.b2bua import B2bua
+
+__all__ = ["LiveControlImpl"]
+
+
+class LiveControlImpl:
+    def __init__(self, db: Database, center: LiveCenter, b2bua: B2bua) -> None:
+        self._db = db
+        self._center = center
+        self._b2bua = b2bua
+
+    def operator_state(self, operator_id: int) -> tuple[str, str | None]:
+        if not self._center.engine.has_operator(operator_id):
+            return "offline", None
+        state, reason = self._center.engine.operator_state(operator_id)
+        return str(state), reason
+
+    def set_operator_state(self, operator_id: int, state: str, reason: str | None) -> None:
+        if not self._center.engine.has_operator(operator_id):
+            raise LookupError(operator_id)
+        event: ev.Event
+        if state == "ready":
+            event = ev.OperatorWentReady(operator_id)
+        elif state == "not_ready":
+            event = ev.OperatorWentNotReady(operator_id, reason or "break")
+        elif state == "offline":
+            event = ev.OperatorLoggedOut(operator_id)
+        else:
+            raise ValueError(f"unknown state {state!r}")
+        self._center.handle(event)
+        self._b2bua.flush()
+
+    def call_parties(self, interaction_id: int) -> tuple[int, int | None] | None:
+        call = self._b2bua.calls.get(interaction_id)
+        if call is None:
+            return None
+        operator = call.operator.operator_id if call.operator is not None else None
+        return call.hotline.tenant_id, operator
+
+    def hold(self, interaction_id: int) -> bool:
+        return self._b2bua.hold(interaction_id)
+
+    def resume(self, interaction_id: int) -> bool:
+        return self._b2bua.resume(interaction_id)
+
+    def hang_up(self, interaction_id: int) -> bool:
+        return self._b2bua.hang_up(interaction_id)
+
+    def transfer_to_queue(self, interaction_id: int, queue_id: int) -> bool:
+        return self._b2bua.transfer_to_queue(interaction_id, queue_id)
+
+    async def reload(self) -> None:
+        self._center.reload(await load_directory(self._db))
