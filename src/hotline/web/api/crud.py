@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.core.access import Action, Principal, Resource
 from hotline.store import models as m
-from hotline.web.api.deps import Ctx, Session, require
+from hotline.web.api.deps import ApiContext, Ctx, Session, require
 from hotline.web.api.errors import ErrorBody, forbidden, invalid, not_found
 from hotline.web.api.fields import INT32_MAX, INT64_MAX
 
@@ -208,6 +208,7 @@ def crud_router(spec: ResourceSpec[Any]) -> APIRouter:
         audit(session, principal, "create", spec.name, row, now)
         await session.commit()
         await session.refresh(row)
+        await _reload_live(ctx, spec.name)
         return spec.to_read(row)
 
     @router.patch("/{item_id}", response_model=read_schema, summary=f"Change a {spec.name}")
@@ -227,6 +228,7 @@ def crud_router(spec: ResourceSpec[Any]) -> APIRouter:
         audit(session, principal, "update", spec.name, row, now, {"fields": fields})
         await session.commit()
         await session.refresh(row)
+        await _reload_live(ctx, spec.name)
         return spec.to_read(row)
 
     @router.delete(
@@ -242,6 +244,17 @@ def crud_router(spec: ResourceSpec[Any]) -> APIRouter:
         audit(session, principal, "delete", spec.name, row, ctx.clock())
         await session.delete(row)
         await session.commit()
+        await _reload_live(ctx, spec.name)
         return Response(status_code=204)
 
     return router
+
+
+#: resources whose rows the running contact center reads from its directory snapshot
+_LIVE_RESOURCES = frozenset({"hotline", "queue", "user", "skill", "tenant"})
+
+
+async def _reload_live(ctx: ApiContext, resource: str) -> None:
+    """Let calls see a configuration change at once (numbers, hours, new queues…)."""
+    if ctx.live is not None and resource in _LIVE_RESOURCES:
+        await ctx.live.reload()

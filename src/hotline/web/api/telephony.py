@@ -22,7 +22,7 @@ from hotline.core.flows.schema import flow_json_schema
 from hotline.core.flows.validate import FlowError, validate_flow
 from hotline.core.model import Role
 from hotline.store import models as m
-from hotline.telephony.prompts import STANDARD_PROMPTS
+from hotline.telephony.prompts import STANDARD_PROMPTS, TONES
 from hotline.telephony.registrar import SIP_REALM
 from hotline.telephony.sip.digest import ha1
 from hotline.web.api.crud import ERRORS
@@ -242,7 +242,7 @@ async def _validate(session: AsyncSession, hotline: m.Hotline, document: dict[st
     queue_ids = set(
         await session.scalars(select(m.Queue.id).where(m.Queue.hotline_id == hotline.id))
     )
-    prompts = STANDARD_PROMPTS.get(hotline.language) or STANDARD_PROMPTS["en"]
+    prompts = set(STANDARD_PROMPTS.get(hotline.language) or STANDARD_PROMPTS["en"]) | set(TONES)
     try:
         validate_flow(
             document,
