@@ -23,9 +23,11 @@ install-dev: $(UV)
 
 ## the product: embedded SQLite, demo tenant, web UI + API and SIP listening
 run: install
+	bash scripts/system-deps.sh run
 	.venv/bin/hotline demo --data $(DATA) --http $(HTTP) --sip $(SIP)
 
 serve: install
+	bash scripts/system-deps.sh run
 	.venv/bin/hotline serve --data $(DATA) --http $(HTTP) --sip $(SIP)
 
 ## the whole suite: system tools, lint, types, tests (SQLite and PostgreSQL)

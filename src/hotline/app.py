@@ -31,6 +31,8 @@ from hotline.telephony.transport import SipTransport, start_sip_transport
 from hotline.web.api.deps import ApiContext
 from hotline.web.app import create_app
 
+#: seconds each part of telephony gets to close at shutdown
+CLOSE_TIMEOUT_S = 5.0
 BeforeServe = Callable[[Database], Awaitable[None]]
 log = structlog.get_logger("hotline")
 
@@ -143,10 +145,17 @@ class Telephony:
         self.control = control
 
     async def close(self) -> None:
-        await self.b2bua.close()
-        await self.transport.close()
-        await self.media.close()
-        await self.writer.close()
+        for step, closing in (
+            ("b2bua", self.b2bua.close),
+            ("transport", self.transport.close),
+            ("media", self.media.close),
+            ("eventlog", self.writer.close),
+        ):
+            try:
+                # a stuck part must not keep the process alive (SIGTERM means go)
+                await asyncio.wait_for(closing(), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                log.error("hotline.close_timeout", part=step, seconds=CLOSE_TIMEOUT_S)
 
 
 async def start_telephony(settings: Settings, db: Database) -> Telephony:

@@ -219,6 +219,7 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
         status = instance.stop()
         log = "".join(instance.output)
         assert "Traceback" not in log, log[-5000:]
+        assert "hotline.close_timeout" not in log, log[-5000:]
         assert status == 0, log[-5000:]
 
 
