@@ -14,6 +14,7 @@ the observable it expects (a SIPp exit, RTP on a socket, a line in the event log
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ pytestmark = [
 ]
 
 SIPP_DIR = Path(__file__).parent / "sipp"
+SIPP = shutil.which("sipp") or "sipp"
 SIP_PASSWORD = "phone-secret-42"
 WAIT_S = 30.0
 
@@ -246,7 +248,7 @@ def _sipp(
     workdir: Path, scenario: Path, *args: str, timeout: float = WAIT_S
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603 - SIPp with our own arguments
-        ["sipp", *args, "-sf", str(scenario), "-m", "1", "-i", "127.0.0.1", "-nostdin",
+        [SIPP, *args, "-sf", str(scenario), "-m", "1", "-i", "127.0.0.1", "-nostdin",
          "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err"],
         cwd=workdir,
         stdout=subprocess.PIPE,
@@ -363,7 +365,8 @@ def call(
             "      BYE [next_url] SIP/2.0\n"
             "      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
             "      [routes]\n      Max-Forwards: 70\n"
-            f'      From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]caller[call_number]\n'
+            f'      From: "Caller" <sip:{caller}@[local_ip]:[local_port]>'
+            ";tag=[pid]caller[call_number]\n"
             "      [last_To:]\n      Call-ID: [call_id]\n      CSeq: 2 BYE\n"
             '      Content-Length: 0\n\n    ]]></send>\n<recv response="200" />'
         )
@@ -396,7 +399,7 @@ def dominant_hz(samples: np.ndarray) -> float:
 # -- the tests ---------------------------------------------------------------------------------
 
 
-def test_given_a_ready_operator_when_a_caller_presses_1_then_the_call_is_answered_bridged_and_recorded(
+def test_given_a_ready_operator_when_a_caller_presses_1_then_answered_bridged_and_recorded(
     pbx: Pbx, tmp_path: Path
 ) -> None:
     sipmedia.tone_pcap(tmp_path / "op.pcap", 1000, 4.0)
@@ -427,7 +430,7 @@ def test_given_a_ready_operator_when_a_caller_presses_1_then_the_call_is_answere
         by_ssrc.setdefault(p.ssrc, []).append(p)
     for stream in by_ssrc.values():
         seqs = [p.sequence for p in stream]
-        assert all((b - a) % 65536 == 1 for a, b in zip(seqs, seqs[1:], strict=False)), seqs[:50]
+        assert all((b - a) % 65536 == 1 for a, b in itertools.pairwise(seqs)), seqs[:50]
     times = [t for t, _ in sink.packets]
     gaps = np.diff(times)
     assert 0.015 < float(np.median(gaps)) < 0.025, float(np.median(gaps))

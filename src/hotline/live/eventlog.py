@@ -81,7 +81,7 @@ class EventLogWriter:
         self._next_id = 1
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._flushed = asyncio.Condition()
+        self._drained = asyncio.Event()
         self.lines_written = 0
 
     async def start(self) -> None:
@@ -129,12 +129,14 @@ class EventLogWriter:
 
     async def flush(self) -> None:
         """Write everything queued so far (tests and shutdown)."""
-        if self._task is None:
+        task = self._task
+        if task is None or task.done():
             await self._write(self._take())
             return
-        async with self._flushed:
+        while self._pending or self._writing:
+            self._drained.clear()
             self._wake.set()
-            await self._flushed.wait_for(lambda: not self._pending and not self._writing)
+            await self._drained.wait()
 
     _writing = False
 
@@ -158,8 +160,8 @@ class EventLogWriter:
                     await asyncio.sleep(self._interval)  # back off before retrying
                 finally:
                     self._writing = False
-            async with self._flushed:
-                self._flushed.notify_all()
+            if not self._pending:
+                self._drained.set()
             self._forget_old()
 
     def _requeue(self, batch: _Pending) -> None:

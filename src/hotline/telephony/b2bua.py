@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -181,7 +182,7 @@ class B2bua:
             try:
                 match event:
                     case RequestReceived():
-                        self._on_request(event)
+                        self._checked_request(event)
                     case ResponseReceived():
                         self._on_response(event)
                     case CancelReceived():
@@ -249,6 +250,26 @@ class B2bua:
         self.layer.respond(key, response, time.monotonic())
 
     # -- requests -----------------------------------------------------------------------------
+
+    def _checked_request(self, event: RequestReceived) -> None:
+        """Rule 5: a request whose header fields we cannot read is the peer's fault: answer
+        with the status the parser names (400, 416…), never leave the transaction open."""
+        request = event.request
+        try:
+            refusal = _refusal(request)
+            if refusal is not None:
+                if request.method != "ACK":
+                    status, extra = refusal
+                    self._respond(event.key, request, status, extra_headers=extra)
+                return
+            self._on_request(event)
+        except RemoteSipError as exc:
+            if request.method != "ACK":
+                warning = ("Warning", f'399 hotline "{_quote(exc.reason)}"')
+                # 416 is for the Request-URI only (§8.2.2.1, checked above); an address in
+                # To/From/Contact we cannot use makes the request bad (RFC 4475 §3.3.4)
+                status = 400 if exc.status_hint == 416 else exc.status_hint
+                self._respond(event.key, request, status, extra_headers=(warning,))
 
     def _on_request(self, event: RequestReceived) -> None:
         request = event.request
@@ -456,6 +477,12 @@ class B2bua:
         header = request.headers.get("Authorization")
         now = self.clock()
         if header is None:
+            challenge = digest.make_challenge(SIP_REALM, now=now, secret=self.settings.secret)
+            self._respond(key, request, 401, extra_headers=(("WWW-Authenticate", challenge),))
+            return
+        if not header.lstrip().lower().startswith("digest"):
+            # RFC 3261 §22.2 / RFC 4475 §3.3.7: a scheme we do not speak is answered with
+            # the challenge of one we do, not as a malformed request
             challenge = digest.make_challenge(SIP_REALM, now=now, secret=self.settings.secret)
             self._respond(key, request, 401, extra_headers=(("WWW-Authenticate", challenge),))
             return
@@ -1298,3 +1325,45 @@ def _quote(text: str) -> str:
 
 def _http_date(now: float) -> str:
     return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+#: RFC 3261 §8.2.1: methods we know but do not take here get 405; anything else is not
+#: implemented (501).  The list is the methods of RFC 3261 and its common extensions.
+_KNOWN_METHODS: Final = frozenset(
+    {"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "PRACK", "SUBSCRIBE",
+     "NOTIFY", "UPDATE", "MESSAGE", "REFER", "PUBLISH"}
+)  # fmt: skip
+_SCHEMES: Final = frozenset({"sip", "sips", "tel"})
+_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")  # RFC 3261 §25.1
+
+
+def _refusal(request: SipRequest) -> tuple[int, tuple[tuple[str, str], ...]] | None:
+    """The UAS checks of RFC 3261 §8.2.1–8.2.2, in the RFC's order; None when they pass."""
+    if request.method not in _KNOWN_METHODS:
+        return 501, (("Allow", ALLOW),)
+    for value in request.headers.get_all("Via"):
+        if not _via_readable(value):  # RFC 4475 §3.1.2.1: a Via we cannot read is a 400
+            raise RemoteSipError(f"bad Via {value[:60]!r}: empty value or parameter")
+    scheme, colon, _ = request.uri.partition(":")
+    if not colon or not _SCHEME.fullmatch(scheme):
+        raise RemoteSipError(f"bad Request-URI {request.uri[:60]!r}")  # e.g. in <> (§25.1)
+    if scheme.lower() not in _SCHEMES:
+        return 416, ()  # §8.2.2.1: Unsupported URI Scheme
+    parse_uri(request.uri)
+    if request.method not in ("ACK", "CANCEL"):
+        required = [v.strip() for v in request.headers.get_all("Require") if v.strip()]
+        if required:
+            # §8.2.2.3: we support no option tags, so every required one is unsupported
+            return 420, (("Unsupported", ", ".join(required)),)
+    return None
+
+
+# sent-protocol SP sent-by (RFC 3261 §20.42), read leniently: peers put all kinds of
+# characters in branch values, and the transaction layer only needs them as opaque keys
+_VIA_SHAPE: Final = re.compile(r"SIP\s*/\s*2\.0\s*/\s*[A-Za-z0-9.!%*_+`'~-]+\s+[^\s;,]+", re.I)
+
+
+def _via_readable(value: str) -> bool:
+    text = value.strip()
+    compact = "".join(text.split())
+    return bool(_VIA_SHAPE.match(text)) and ";;" not in compact and not compact.endswith(";")

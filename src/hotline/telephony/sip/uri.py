@@ -293,13 +293,14 @@ def parse_name_addr(value: str) -> NameAddr:
         close = text.find(">")
         if close < 0:
             raise RemoteSipError(f"bad name-addr {value[:60]!r}: '<' without '>' (§20.10)")
-        uri = parse_uri(text[1:close])
+        uri = parse_uri(text[1:close].strip(" \t"))
         params = _parse_header_params(text[close + 1 :], what=f"name-addr {value[:60]!r}")
         return NameAddr(display, uri, params)
     # addr-spec form (§20.10): the URI ends at the first ";".
     uri_text, semicolon, params_text = text.partition(";")
     params = _parse_header_params(semicolon + params_text, what=f"name-addr {value[:60]!r}")
-    return NameAddr(None, parse_uri(uri_text), params)
+    # RFC 4475 §3.1.1.1 (wsinv): linear white space may come before the ";" (SEMI = SWS)
+    return NameAddr(None, parse_uri(uri_text.rstrip(" \t")), params)
 
 
 def parse_via(value: str) -> Via:
