@@ -61,6 +61,7 @@ class Pbx:
     http: httpx.Client
     sip_port: int
     hotline_id: int = 0
+    closed_hotline_id: int = 0
     queues: dict[str, int] = field(default_factory=dict)
     operators: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -88,13 +89,17 @@ class Pbx:
         return result
 
     def wait_for_interaction(
-        self, caller: str, done: Callable[[list[dict[str, Any]]], bool]
+        self,
+        caller: str,
+        done: Callable[[list[dict[str, Any]]], bool],
+        hotline_id: int | None = None,
     ) -> tuple[int, list[dict[str, Any]]]:
         """The latest interaction of ``caller`` once its log satisfies ``done``."""
         deadline = time.monotonic() + WAIT_S
         last: list[dict[str, Any]] = []
+        hotline = hotline_id or self.hotline_id
         while time.monotonic() < deadline:
-            page = self.api("GET", f"/interactions?hotline_id={self.hotline_id}&limit=50")
+            page = self.api("GET", f"/interactions?hotline_id={hotline}&limit=50")
             mine = [i for i in page["items"] if i["caller"] == caller]
             if mine:
                 last = self.events(mine[0]["id"])
@@ -148,6 +153,17 @@ def _flow(qa: int, qb: int, qc: int) -> dict[str, Any]:
             "end": {"type": "hangup"},
         },
     }
+
+
+#: After hours: a beep, then the caller's message is recorded (up to 20 s).
+VOICEMAIL_FLOW = {
+    "start": "hours",
+    "nodes": {
+        "hours": {"type": "hours", "open": "end", "closed": "vm"},
+        "vm": {"type": "voicemail", "prompt": "beep", "max_seconds": 20, "next": "end"},
+        "end": {"type": "hangup"},
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +231,25 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
                 "POST",
                 f"/hotlines/{pbx.hotline_id}/flows",
                 json={"document": _flow(*pbx.queues.values()), "publish": True},
+            )
+            closed = pbx.api(
+                "POST",
+                "/hotlines",
+                json={
+                    "tenant_id": tenant,
+                    "name": "Closed line",
+                    "timezone": "Europe/Moscow",
+                    "language": "en",
+                    "numbers": ["501"],
+                    "business_hours": {"weekly": {}},
+                },
+            )
+            pbx.closed_hotline_id = closed["id"]
+            pbx.api("POST", "/queues", json={"hotline_id": closed["id"], "name": "Unused"})
+            pbx.api(
+                "POST",
+                f"/hotlines/{closed['id']}/flows",
+                json={"document": VOICEMAIL_FLOW, "publish": True},
             )
             yield pbx
     finally:
@@ -553,3 +588,78 @@ def test_given_a_call_the_hotline_cannot_take_then_the_right_status(
         "-mi", "127.0.0.1", "-mp", str(_free_media_port()), timeout=10,
     )  # fmt: skip
     _finish(proc, f"INVITE expecting {status}")
+
+
+def test_given_a_closed_hotline_when_the_caller_speaks_then_the_voicemail_is_recorded(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    sipmedia.tone_pcap(tmp_path / "message.pcap", 440, 3.0)
+    caller, sink = call(
+        pbx, tmp_path / "caller", "501", "79990000005", tmp_path / "message.pcap",
+        before_ms=1500, talk_ms=4000,
+    )  # fmt: skip
+    sink.collect(until=lambda: caller.poll() is not None)
+    sink.close()
+    _finish(caller, "caller leaving a message")
+    iid, events = pbx.wait_for_interaction(
+        "79990000005",
+        lambda ev: any(e["data"].get("recording") == "voicemail" for e in ev),
+        pbx.closed_hotline_id,
+    )
+    assert any(e["data"].get("branch") == "closed" for e in events), events
+    assert "queued" not in types(events)
+    recordings = sorted((pbx.data / "recordings").rglob(f"{iid}-voicemail.wav"))
+    assert len(recordings) == 1
+    with wave.open(str(recordings[0])) as wav:
+        assert wav.getnchannels() == 1
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    assert len(samples) >= 8000 * 2.5  # the three seconds of message, at least most of it
+    assert abs(dominant_hz(samples) - 440) < 10
+    assert len(sink.packets) >= 20  # the beep was heard
+
+
+def test_given_a_talking_operator_when_hold_resume_and_hangup_via_api_then_logged_and_survey(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    sipmedia.tone_pcap(tmp_path / "op.pcap", 1000, 3.0)
+    phone = start_phone(
+        pbx, tmp_path / "phone", "op_english", "operator_uas.xml", tmp_path / "op.pcap"
+    )
+    pbx.set_state("op_english", "ready")
+    token = pbx.tokens["op_english"]
+    sipmedia.dtmf_pcap(tmp_path / "one.pcap", "1")
+    caller, sink = call(
+        pbx, tmp_path / "caller", "500", "79990000006", tmp_path / "one.pcap",
+        before_ms=500, talk_ms=None,
+    )  # fmt: skip
+    try:
+        iid, _ = pbx.wait_for_interaction("79990000006", lambda ev: "answered" in types(ev))
+        # Another operator may not touch this call; the one talking may.
+        other = pbx.http.post(
+            f"/api/v1/calls/{iid}/hold",
+            headers={"Authorization": f"Bearer {pbx.tokens['op_ring']}"},
+        )
+        assert other.status_code == 403, other.text
+        for action in ("hold", "resume", "hangup"):
+            done = pbx.api("POST", f"/calls/{iid}/{action}", token)
+            assert done == {"interaction_id": iid, "done": True}
+        # Hung up already: the caller is in the survey, no longer this operator's call.
+        again = pbx.http.post(
+            f"/api/v1/calls/{iid}/hangup", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert again.status_code in (403, 404), again.text
+        sink.collect(until=lambda: caller.poll() is not None)
+        sink.close()
+        _finish(caller, "caller (the survey ends, the hotline hangs up)")
+        _finish(phone.proc, "operator phone (BYE from the hotline)")
+    finally:
+        pbx.set_state("op_english", "offline")
+        _kill(phone.proc)
+        _kill(caller)
+        sink.close()
+    _, events = pbx.wait_for_interaction(
+        "79990000006", lambda ev: any(e["data"].get("node") == "survey" for e in ev)
+    )
+    kinds = types(events)
+    assert kinds.index("answered") < kinds.index("held") < kinds.index("resumed")
+    assert kinds.index("resumed") < kinds.index("wrap_up_started")
