@@ -426,6 +426,15 @@ def types(events: list[dict[str, Any]]) -> list[str]:
     return [e["type"] for e in events]
 
 
+def ulaw_decode(data: bytes) -> np.ndarray:
+    """ITU-T G.711 µ-law to linear, written out here so the test does not trust the
+    product's own tables."""
+    u = ~np.frombuffer(data, dtype=np.uint8)
+    exponent = (u >> 4) & 0x07
+    magnitude = (((u & 0x0F).astype(np.int32) << 3) + 0x84) << exponent
+    return np.where(u & 0x80, 0x84 - magnitude, magnitude - 0x84)
+
+
 def dominant_hz(samples: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(samples.astype(float)))
     return float(np.argmax(spectrum) * 8000 / len(samples))
@@ -663,3 +672,82 @@ def test_given_a_talking_operator_when_hold_resume_and_hangup_via_api_then_logge
     kinds = types(events)
     assert kinds.index("answered") < kinds.index("held") < kinds.index("resumed")
     assert kinds.index("resumed") < kinds.index("wrap_up_started")
+
+
+BARESIP_CONFIG = """\
+poll_method\tepoll
+sip_listen\t127.0.0.1:{port}
+sip_transports\tudp
+audio_player\taufile,{dir}/heard.wav
+audio_source\taufile,{dir}/speak.wav
+audio_alert\taufile,{dir}/alert.wav
+module_path\t/usr/lib/baresip/modules
+module\tg711.so
+module\taufile.so
+module\tmenu.so
+module\taccount.so
+"""
+
+
+@pytest.mark.skipif(shutil.which("baresip") is None, reason="needs baresip (apt: baresip)")
+def test_given_baresip_as_the_operator_phone_when_a_call_comes_then_it_answers_and_talks(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """A real softphone: registers with digest auth, auto-answers, sends its microphone."""
+    home = tmp_path / "baresip"
+    home.mkdir()
+    (home / "config").write_text(BARESIP_CONFIG.format(port=free_port(), dir=home))
+    (home / "accounts").write_text(
+        f"<sip:op_english@127.0.0.1:{pbx.sip_port}>;auth_pass={SIP_PASSWORD};"
+        "answermode=auto;regint=300\n"
+    )
+    # baresip 1.0 hangs up when its source file ends: give it more than the call needs
+    subprocess.run(  # noqa: S603 - sox with fixed arguments
+        [shutil.which("sox") or "sox", "-n", "-r", "8000", "-c", "1", "-b", "16",
+         str(home / "speak.wav"), "synth", "30", "sine", "700", "vol", "0.5"],
+        check=True,
+    )  # fmt: skip
+    phone = subprocess.Popen(  # noqa: S603 - baresip with our own config
+        [shutil.which("baresip") or "baresip", "-f", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+    )
+    try:
+        assert phone.stdout is not None
+        deadline = time.monotonic() + WAIT_S
+        seen = []
+        for line in phone.stdout:  # until the registrar's 200 OK is reported
+            seen.append(line)
+            if "200 OK" in line or time.monotonic() > deadline:
+                break
+        assert any("200 OK" in line for line in seen), "".join(seen)
+        pbx.set_state("op_english", "ready")
+        sipmedia.dtmf_pcap(tmp_path / "one.pcap", "1")
+        caller, sink = call(
+            pbx, tmp_path / "caller", "500", "79990000007", tmp_path / "one.pcap",
+            before_ms=500, talk_ms=5000,
+        )  # fmt: skip
+        sink.collect(until=lambda: caller.poll() is not None)
+        sink.close()
+        _finish(caller, "caller")
+    finally:
+        pbx.set_state("op_english", "offline")
+        phone.terminate()
+        phone.communicate(timeout=10)
+    iid, events = pbx.wait_for_interaction(
+        "79990000007",
+        lambda ev: any(e["data"].get("recording") == "call" for e in ev),
+    )
+    answered = next(e for e in events if e["type"] == "answered")
+    assert answered["data"]["operator_id"] == pbx.operators["op_english"]
+    recording = next((pbx.data / "recordings").rglob(f"{iid}-call.wav"))
+    with wave.open(str(recording)) as wav:
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).reshape(-1, 2)
+    assert abs(dominant_hz(frames[:, 1]) - 700) < 15  # baresip's microphone, right channel
+    # and the caller heard it through the bridge: the last two seconds are baresip's tone
+    tail = b"".join(p.payload for _, p in sink.packets[-100:] if p.payload_type == 0)
+    assert len(tail) > 8000
+    assert abs(dominant_hz(ulaw_decode(tail)) - 700) < 15
