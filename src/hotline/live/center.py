@@ -68,6 +68,10 @@ class LiveCenter:
             if not self.engine.has_operator(oid):
                 self.engine.configure_operator(operator)
 
+    def forget(self, interaction_id: int) -> None:
+        """Call control is done with the interaction (the call ended)."""
+        self._arrived_logged.discard(interaction_id)
+
     def log(self, line: Log) -> None:
         """A line written by call control itself (arrived, ivr, abandoned in the IVR…)."""
         if line.type is EventType.ARRIVED:

@@ -1226,6 +1226,7 @@ class B2bua:
 
     def _finish(self, call: Call) -> None:
         call.phase = CallPhase.ENDED
+        self.center.forget(call.interaction_id)
         self._stop_recording(call)
         self._dialogs.pop((call.dialog.call_id, call.dialog.local_tag), None)
         self.calls.pop(call.interaction_id, None)

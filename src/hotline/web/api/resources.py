@@ -3,6 +3,7 @@ them differ (child rows, passwords, derived fields)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -136,7 +137,7 @@ async def _build_user(
         login=body.login,
         display_name=body.display_name,
         role=body.role,
-        password_hash=hash_password(body.password),
+        password_hash=await asyncio.to_thread(hash_password, body.password),
         locale=body.locale or "ru",
         active=True if body.active is None else body.active,
         capacity=(body.capacity or s.Capacity()).model_dump(),
@@ -151,7 +152,7 @@ async def _apply_user(
 ) -> None:
     password = changes.pop("password", None)
     if password is not None:
-        row.password_hash = hash_password(password)
+        row.password_hash = await asyncio.to_thread(hash_password, password)
     await _user_links(session, row, changes.pop("hotline_ids", None), changes.pop("skills", None))
     if "capacity" in changes and changes["capacity"] is not None:
         changes["capacity"] = s.Capacity(**changes["capacity"]).model_dump()
