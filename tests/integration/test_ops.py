@@ -109,7 +109,18 @@ async def test_given_app_when_fetching_openapi_then_valid_document_with_every_ro
     expected = {"/api/v1/auth/login": {"post"}, "/api/v1/auth/logout": {"post"},
                 "/api/v1/auth/me": {"get"}, "/api/v1/interactions": {"get"},
                 "/api/v1/interactions/{item_id}": {"get"}, "/healthz": {"get"},
-                "/readyz": {"get"}, "/metrics": {"get"}}  # fmt: skip
+                "/readyz": {"get"}, "/metrics": {"get"},
+                # live call control and IVR flows (hotline.web.api.telephony)
+                "/api/v1/agent/state": {"get", "post"},
+                "/api/v1/operators/{operator_id}/state": {"post"},
+                "/api/v1/calls/{interaction_id}/hold": {"post"},
+                "/api/v1/calls/{interaction_id}/resume": {"post"},
+                "/api/v1/calls/{interaction_id}/hangup": {"post"},
+                "/api/v1/calls/{interaction_id}/transfer": {"post"},
+                "/api/v1/users/{user_id}/sip-password": {"put"},
+                "/api/v1/flow-schema": {"get"},
+                "/api/v1/hotlines/{hotline_id}/flows": {"get", "post"},
+                "/api/v1/hotlines/{hotline_id}/flows/{version}/publish": {"post"}}  # fmt: skip
     for spec in SPECS:
         expected[f"/api/v1{spec.path}"] = {"get", "post"}
         expected[f"/api/v1{spec.path}/{{item_id}}"] = {"get", "patch", "delete"}
