@@ -245,6 +245,17 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
                 },
             )
             pbx.closed_hotline_id = closed["id"]
+            # a number with neither a flow nor a queue: nobody can take its calls
+            pbx.api(
+                "POST",
+                "/hotlines",
+                json={
+                    "tenant_id": tenant,
+                    "name": "Empty line",
+                    "timezone": "Europe/Moscow",
+                    "numbers": ["502"],
+                },
+            )
             pbx.api("POST", "/queues", json={"hotline_id": closed["id"], "name": "Unused"})
             pbx.api(
                 "POST",
@@ -585,8 +596,8 @@ def test_given_wrong_sip_password_when_a_phone_registers_then_403(pbx: Pbx, tmp_
 
 @pytest.mark.parametrize(
     ("number", "codecs", "status"),
-    [("999", "0 101", "404"), ("500", "18 9", "488")],
-    ids=["unknown-number-404", "no-common-codec-488"],
+    [("999", "0 101", "404"), ("500", "18 9", "488"), ("502", "0 101", "480")],
+    ids=["unknown-number-404", "no-common-codec-488", "nobody-to-answer-480"],
 )
 def test_given_a_call_the_hotline_cannot_take_then_the_right_status(
     pbx: Pbx, tmp_path: Path, number: str, codecs: str, status: str

@@ -343,6 +343,11 @@ class B2bua:
             self.stats["rejected"] += 1
             self._respond(key, request, 404)
             return
+        if hotline.flow_document is None and not hotline.queue_ids:
+            # a number with neither an IVR nor a queue: nobody can take the call (§21.4.18)
+            self.stats["rejected"] += 1
+            self._respond(key, request, 480, extra_headers=(("Retry-After", "300"),))
+            return
         try:
             offer = sdp.parse_sdp(request.body)
             choice = sdp.negotiate_audio(offer)
