@@ -104,10 +104,14 @@ def hotline_command() -> list[str]:
     return [str(Path(sys.executable).with_name("hotline"))]
 
 
-def start_demo(data: Path, http: str, sip: str) -> Instance:
+def start_demo(data: Path, http: str, sip: str, *, prompts: Path | None = None) -> Instance:
+    """``hotline demo`` as a process; ``prompts`` shares rendered voice prompts between
+    servers of one test session (rendering them takes seconds)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     # JSON logs make "the password never reaches the log" checkable line by line.
     env |= {"HOTLINE_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
+    if prompts is not None:
+        env["HOTLINE_PROMPTS_DIR"] = str(prompts)
     proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
         [*hotline_command(), "demo", "--data", str(data), "--http", http, "--sip", sip,
          "--demo-password", PASSWORD],

@@ -15,7 +15,6 @@ the observable it expects (a SIPp exit, RTP on a socket, a line in the event log
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import shutil
 import socket
@@ -37,7 +36,7 @@ from tests.integration.test_demo_server import (
     READY_TIMEOUT_S,
     Instance,
     free_port,
-    hotline_command,
+    start_demo,
 )
 
 pytestmark = [
@@ -110,24 +109,7 @@ class Pbx:
 
 
 def _start(data: Path, prompts: Path) -> Instance:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {
-        "HOTLINE_LOG_FORMAT": "json",
-        "HOTLINE_PROMPTS_DIR": str(prompts),
-        "PYTHONUNBUFFERED": "1",
-    }
-    sip = free_port()
-    proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [*hotline_command(), "demo", "--data", str(data), "--http", "127.0.0.1:0",
-         "--sip", f"127.0.0.1:{sip}", "--demo-password", PASSWORD],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        env=env,
-    )  # fmt: skip
-    return Instance(proc)
+    return start_demo(data, "127.0.0.1:0", f"127.0.0.1:{free_port()}", prompts=prompts)
 
 
 def _flow(qa: int, qb: int, qc: int) -> dict[str, Any]:

@@ -37,12 +37,10 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import queue
 import random
 import re
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,11 +50,10 @@ import pytest
 
 from hotline.telephony.sip import RemoteSipError, SipRequest, SipResponse, parse
 from tests.integration.test_demo_server import (
-    PASSWORD,
     READY_TIMEOUT_S,
     Instance,
     free_port,
-    hotline_command,
+    start_demo,
 )
 from tests.integration.test_sip_transport import TcpPeer, open_udp_peer
 
@@ -297,24 +294,8 @@ class Pbx:
 
 
 def _start(data: Path, prompts: Path) -> Pbx:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {
-        "HOTLINE_LOG_FORMAT": "json",
-        "HOTLINE_PROMPTS_DIR": str(prompts),
-        "PYTHONUNBUFFERED": "1",
-    }
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [*hotline_command(), "demo", "--data", str(data), "--http", "127.0.0.1:0",
-         "--sip", f"127.0.0.1:{port}", "--demo-password", PASSWORD],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        env=env,
-    )  # fmt: skip
-    instance = Instance(proc)
+    instance = start_demo(data, "127.0.0.1:0", f"127.0.0.1:{port}", prompts=prompts)
     instance.wait_ready(READY_TIMEOUT_S)
     return Pbx(instance, port)
 
