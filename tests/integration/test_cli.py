@@ -24,11 +24,12 @@ from hotline.demo import LOGINS, TENANT_SLUG, DemoError, seed_demo
 from hotline.security import hash_password, verify_password
 from hotline.store import models as m
 from hotline.store.db import Database, sqlite_url
-from hotline.store.migrate import upgrade
+from hotline.store.migrate import head_revision, upgrade
 from hotline.web.api import schemas
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SAMPLE = ("admin", "john")
+HEAD = head_revision()
 ENV_VARS = ("HOTLINE_DATA_DIR", "HOTLINE_HTTP", "HOTLINE_SIP", "HOTLINE_DATABASE_URL")
 
 
@@ -108,24 +109,24 @@ def test_migrate_json_upgrades_to_head_then_downgrades_to_base(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     data = tmp_path / "new" / "dir"  # created on demand
-    assert one_json(invoke(runner, "migrate", "--data", data, "--json")) == {"revision": "0001"}
+    assert one_json(invoke(runner, "migrate", "--data", data, "--json")) == {"revision": HEAD}
     assert (data / "hotline.db").exists()
     # Idempotent: migrating an up-to-date database is a no-op.
-    assert one_json(invoke(runner, "migrate", "--data", data, "--json")) == {"revision": "0001"}
+    assert one_json(invoke(runner, "migrate", "--data", data, "--json")) == {"revision": HEAD}
     down = invoke(runner, "migrate", "--data", data, "--downgrade", "base", "--json")
     assert one_json(down) == {"revision": None}
 
 
 def test_migrate_reads_the_data_dir_from_the_environment(tmp_path: Path) -> None:
     runner = CliRunner(env={**dict.fromkeys(ENV_VARS), "HOTLINE_DATA_DIR": str(tmp_path)})
-    assert one_json(invoke(runner, "migrate", "--json")) == {"revision": "0001"}
+    assert one_json(invoke(runner, "migrate", "--json")) == {"revision": HEAD}
     assert (tmp_path / "hotline.db").exists()
 
 
 def test_migrate_without_json_says_where_the_database_is(runner: CliRunner, tmp_path: Path) -> None:
     result = invoke(runner, "migrate", "--data", tmp_path)
     assert result.exit_code == 0
-    assert "revision 0001 (head)" in result.stdout
+    assert f"revision {HEAD} (head)" in result.stdout
 
 
 def test_migrate_to_an_unknown_revision_is_a_user_error(runner: CliRunner, tmp_path: Path) -> None:
@@ -289,7 +290,7 @@ async def _count(db: Database, model: type[m.Base]) -> int:
 async def _counts(db: Database) -> dict[str, int]:
     models: list[type[m.Base]] = [
         m.Tenant, m.User, m.Hotline, m.HotlineNumber, m.Queue, m.Skill, m.OperatorSkill,
-        m.UserHotline, m.Topic, m.Script, m.KbArticle,
+        m.UserHotline, m.Topic, m.Script, m.KbArticle, m.Flow, m.SipTrunk,
     ]  # fmt: skip
     return {model.__name__: await _count(db, model) for model in models}
 
@@ -310,7 +311,7 @@ async def test_seed_demo_creates_the_matryoshka_tenant(db: Database) -> None:
         "Tenant": 1,
         "User": 9,
         "Hotline": 2,
-        "HotlineNumber": 3,
+        "HotlineNumber": 5,  # the two demo numbers 100 and 200 besides the city numbers
         "Queue": 5,
         "Skill": 6,
         "OperatorSkill": 24,
@@ -318,8 +319,14 @@ async def test_seed_demo_creates_the_matryoshka_tenant(db: Database) -> None:
         "Topic": 14,
         "Script": 2,
         "KbArticle": 6,
+        "Flow": 2,  # one published IVR flow per hotline
+        "SipTrunk": 1,  # the trusted local trunk of the demo
     }
     users = await _users(db)
+    # operators can register a phone with the demo password; nobody else has SIP access
+    assert {u.login for u in users.values() if u.sip_ha1} == {
+        u.login for u in users.values() if u.role is Role.OPERATOR
+    }
     for login, user in users.items():
         assert verify_password(user.password_hash, passwords[login])
         assert user.created_at == NOW
@@ -365,8 +372,8 @@ async def test_seed_demo_creates_the_matryoshka_tenant(db: Database) -> None:
     assert len(secretary.business_hours["holidays"]) == 8
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     assert shop.business_hours["weekly"] == {d: ["08:00-22:00"] for d in days}
-    assert [n.number for n in secretary.numbers] == ["+74950000001"]
-    assert all(n.number.startswith("+7495") for n in shop.numbers)
+    assert sorted(n.number for n in secretary.numbers) == ["+74950000001", "100"]
+    assert sorted(n.number for n in shop.numbers) == ["+74950000002", "+74950000003", "200"]
 
     assert queues["Support EN"].skill_requirement == "english >= 5"
     assert queues["Female line"].skill_requirement == "female"
