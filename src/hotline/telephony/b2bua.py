@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -55,7 +54,6 @@ from hotline.telephony.prompts import PromptLibrary
 from hotline.telephony.registrar import (
     MIN_EXPIRES,
     SIP_REALM,
-    Binding,
     Registrar,
     granted_expires,
 )
@@ -86,16 +84,22 @@ from hotline.telephony.sip.transaction import (
 )
 from hotline.telephony.sip.uri import parse_name_addr, parse_uri
 from hotline.telephony.transport import SipTransport
+from hotline.telephony.uas import (
+    ALLOW,
+    address_matches,
+    http_date,
+    info_digit,
+    int_or_none,
+    phone_address,
+    quote,
+    refusal,
+)
 
 __all__ = ["B2bua", "TelephonySettings"]
 
 log = structlog.get_logger("hotline.b2bua")
 
 SERVER: Final = f"hotline/{__version__}"
-ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
-#: RFC 3261 §20.17: Allow-Events absent; we answer INFO only for DTMF (RFC 6086 legacy
-#: "application/dtmf-relay" bodies, which phones still send when RFC 4733 is off).
-_DTMF_RELAY: Final = "application/dtmf-relay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,16 +260,16 @@ class B2bua:
         with the status the parser names (400, 416…), never leave the transaction open."""
         request = event.request
         try:
-            refusal = _refusal(request)
-            if refusal is not None:
+            refused = refusal(request)
+            if refused is not None:
                 if request.method != "ACK":
-                    status, extra = refusal
+                    status, extra = refused
                     self._respond(event.key, request, status, extra_headers=extra)
                 return
             self._on_request(event)
         except RemoteSipError as exc:
             if request.method != "ACK":
-                warning = ("Warning", f'399 hotline "{_quote(exc.reason)}"')
+                warning = ("Warning", f'399 hotline "{quote(exc.reason)}"')
                 # 416 is for the Request-URI only (§8.2.2.1, checked above); an address in
                 # To/From/Contact we cannot use makes the request bad (RFC 4475 §3.3.4)
                 status = 400 if exc.status_hint == 416 else exc.status_hint
@@ -299,7 +303,7 @@ class B2bua:
     def _trusted(self, request: SipRequest, source: Address) -> bool | None:
         """True: a trunk by address or valid credentials; None: challenge; False: 403."""
         for trunk in self.center.directory.trunks:
-            if trunk.address and _address_matches(source[0], trunk.address):
+            if trunk.address and address_matches(source[0], trunk.address):
                 return True
         header = request.headers.get("Proxy-Authorization")
         if header is None:
@@ -518,7 +522,7 @@ class B2bua:
         if verdict is not digest.DigestVerdict.OK:
             self._respond(key, request, 403)
             return
-        default = _int_or_none(request.headers.get("Expires"))
+        default = int_or_none(request.headers.get("Expires"))
         contacts: list[tuple[str, int]] = []
         remove_all = False
         for value in request.headers.get_all("Contact"):
@@ -526,7 +530,7 @@ class B2bua:
                 remove_all = True
                 continue
             address = parse_name_addr(value)
-            expires = _int_or_none(dict(address.params).get("expires")) if address.params else None
+            expires = int_or_none(dict(address.params).get("expires")) if address.params else None
             requested = expires if expires is not None else default
             if requested is not None and 0 < requested < MIN_EXPIRES:
                 self._respond(key, request, 423, extra_headers=(("Min-Expires", str(MIN_EXPIRES)),))
@@ -547,7 +551,7 @@ class B2bua:
             ("Contact", f"<{b.contact}>;expires={max(0, int(b.expires_at - now))}")
             for b in bindings
         )
-        self._respond(key, request, 200, extra_headers=(*extra, ("Date", _http_date(now))))
+        self._respond(key, request, 200, extra_headers=(*extra, ("Date", http_date(now))))
         log.info("sip.registered", aor=aor, bindings=len(bindings), source=event.source)
 
     # -- in-dialog requests -------------------------------------------------------------------
@@ -587,7 +591,7 @@ class B2bua:
         elif method == "INFO":
             self._respond(event.key, request, 200, to_tag=to_tag)
             if side == "caller":
-                digit = _info_digit(request)
+                digit = info_digit(request)
                 if digit is not None:
                     self.on_dtmf(call.leg_id, digit)
         elif method == "OPTIONS":
@@ -801,7 +805,7 @@ class B2bua:
         request = new_request(
             "INVITE",
             binding.contact,
-            from_=f'"{_quote(call.hotline.name)}" <sip:{caller}@{host}>;tag={_token()}',
+            from_=f'"{quote(call.hotline.name)}" <sip:{caller}@{host}>;tag={_token()}',
             to=f"<sip:{info.login}@{host}>",
             call_id=f"{_token()}@{self.settings.advertised_host}",
             cseq=1,
@@ -815,7 +819,7 @@ class B2bua:
                 ("Allow", ALLOW),
             ),
         )
-        destination = _phone_address(binding)
+        destination = phone_address(binding)
         key = self.layer.request(request, destination, transport, time.monotonic())
         call.operator = OperatorLeg(
             operator_id=offer.operator_id,
@@ -1275,101 +1279,3 @@ def _remote(choice: sdp.AudioChoice) -> RemoteMedia:
         send=choice.send_allowed,
         receive=choice.receive_allowed,
     )
-
-
-def _phone_address(binding: Binding) -> Address:
-    """Where to send a request for a registered phone.
-
-    A phone whose Contact names the address its REGISTER came from is reachable at its
-    Contact (another process on the same host may take the calls: a different port).  A
-    Contact naming another address is behind NAT (a private address we cannot reach):
-    we answer the source address the registration came from, over the same transport —
-    what Kamailio's ``fix_nated_register`` does, and RFC 5626 formalises.
-    """
-    if binding.transport == "tcp":
-        return binding.source
-    try:
-        contact = parse_uri(binding.contact)
-    except RemoteSipError:
-        return binding.source
-    if contact.bare_host == binding.source[0]:
-        return (contact.bare_host, contact.port or 5060)
-    return binding.source
-
-
-def _address_matches(host: str, pattern: str) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host) in ipaddress.ip_network(pattern, strict=False)
-    except ValueError:
-        return host == pattern
-
-
-def _int_or_none(value: str | None) -> int | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return int(value) if value.isdigit() and len(value) <= 10 else None
-
-
-def _info_digit(request: SipRequest) -> str | None:
-    if (request.headers.get("Content-Type") or "").split(";")[0].strip().lower() != _DTMF_RELAY:
-        return None
-    for line in request.body.decode("utf-8", "replace").splitlines():
-        name, _, value = line.partition("=")
-        if name.strip().lower() == "signal":
-            digit = value.strip().upper()
-            if len(digit) == 1 and digit in "0123456789*#ABCD":
-                return digit
-    return None
-
-
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _http_date(now: float) -> str:
-    return dt.datetime.fromtimestamp(now, dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-
-
-#: RFC 3261 §8.2.1: methods we know but do not take here get 405; anything else is not
-#: implemented (501).  The list is the methods of RFC 3261 and its common extensions.
-_KNOWN_METHODS: Final = frozenset(
-    {"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "PRACK", "SUBSCRIBE",
-     "NOTIFY", "UPDATE", "MESSAGE", "REFER", "PUBLISH"}
-)  # fmt: skip
-_SCHEMES: Final = frozenset({"sip", "sips", "tel"})
-_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")  # RFC 3261 §25.1
-
-
-def _refusal(request: SipRequest) -> tuple[int, tuple[tuple[str, str], ...]] | None:
-    """The UAS checks of RFC 3261 §8.2.1–8.2.2, in the RFC's order; None when they pass."""
-    if request.method not in _KNOWN_METHODS:
-        return 501, (("Allow", ALLOW),)
-    for value in request.headers.get_all("Via"):
-        if not _via_readable(value):  # RFC 4475 §3.1.2.1: a Via we cannot read is a 400
-            raise RemoteSipError(f"bad Via {value[:60]!r}: empty value or parameter")
-    scheme, colon, _ = request.uri.partition(":")
-    if not colon or not _SCHEME.fullmatch(scheme):
-        raise RemoteSipError(f"bad Request-URI {request.uri[:60]!r}")  # e.g. in <> (§25.1)
-    if scheme.lower() not in _SCHEMES:
-        return 416, ()  # §8.2.2.1: Unsupported URI Scheme
-    parse_uri(request.uri)
-    if request.method not in ("ACK", "CANCEL"):
-        required = [v.strip() for v in request.headers.get_all("Require") if v.strip()]
-        if required:
-            # §8.2.2.3: we support no option tags, so every required one is unsupported
-            return 420, (("Unsupported", ", ".join(required)),)
-    return None
-
-
-# sent-protocol SP sent-by (RFC 3261 §20.42), read leniently: peers put all kinds of
-# characters in branch values, and the transaction layer only needs them as opaque keys
-_VIA_SHAPE: Final = re.compile(r"SIP\s*/\s*2\.0\s*/\s*[A-Za-z0-9.!%*_+`'~-]+\s+[^\s;,]+", re.I)
-
-
-def _via_readable(value: str) -> bool:
-    text = value.strip()
-    compact = "".join(text.split())
-    return bool(_VIA_SHAPE.match(text)) and ";;" not in compact and not compact.endswith(";")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.telephony.b2bua import _phone_address, _refusal, _via_readable
 from hotline.telephony.registrar import (
     DEFAULT_EXPIRES,
     MAX_EXPIRES,
@@ -14,6 +13,7 @@ from hotline.telephony.registrar import (
 )
 from hotline.telephony.sip.errors import RemoteSipError
 from hotline.telephony.sip.message import SipRequest, parse
+from hotline.telephony.uas import phone_address, refusal, via_readable
 
 SOURCE = ("192.0.2.10", 5062)
 
@@ -90,7 +90,7 @@ def test_phone_address_follows_the_contact_unless_nat_rewrote_it(
     contact: str, source: tuple[str, int], transport: str, expected: tuple[str, int]
 ) -> None:
     binding = Binding("anna", contact, source, transport, 100.0, "c", 1)
-    assert _phone_address(binding) == expected
+    assert phone_address(binding) == expected
 
 
 def _request(first_line: str, *extra: str) -> SipRequest:
@@ -114,15 +114,15 @@ def _request(first_line: str, *extra: str) -> SipRequest:
 
 
 def test_uas_checks_of_section_8_2() -> None:
-    assert _refusal(_request("OPTIONS sip:b@192.0.2.2 SIP/2.0")) is None
-    assert _refusal(_request("FOO sip:b@192.0.2.2 SIP/2.0"))[0] == 501  # type: ignore[index]
-    assert _refusal(_request("OPTIONS isbn:1234 SIP/2.0"))[0] == 416  # type: ignore[index]
-    required = _refusal(_request("OPTIONS sip:b@192.0.2.2 SIP/2.0", "Require: foo"))
+    assert refusal(_request("OPTIONS sip:b@192.0.2.2 SIP/2.0")) is None
+    assert refusal(_request("FOO sip:b@192.0.2.2 SIP/2.0"))[0] == 501  # type: ignore[index]
+    assert refusal(_request("OPTIONS isbn:1234 SIP/2.0"))[0] == 416  # type: ignore[index]
+    required = refusal(_request("OPTIONS sip:b@192.0.2.2 SIP/2.0", "Require: foo"))
     assert required == (420, (("Unsupported", "foo"),))
     # ACK and CANCEL never fail on Require (§8.2.2.3)
-    assert _refusal(_request("CANCEL sip:b@192.0.2.2 SIP/2.0", "Require: foo")) is None
+    assert refusal(_request("CANCEL sip:b@192.0.2.2 SIP/2.0", "Require: foo")) is None
     with pytest.raises(RemoteSipError):
-        _refusal(_request("OPTIONS <sip:b@192.0.2.2> SIP/2.0"))
+        refusal(_request("OPTIONS <sip:b@192.0.2.2> SIP/2.0"))
 
 
 @pytest.mark.parametrize(
@@ -138,4 +138,4 @@ def test_uas_checks_of_section_8_2() -> None:
     ],
 )
 def test_via_readable(via: str, readable: bool) -> None:
-    assert _via_readable(via) is readable
+    assert via_readable(via) is readable
