@@ -18,12 +18,14 @@ Contracts (DESIGN.md §4):
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import sqlalchemy as sa
 import typer
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
@@ -42,7 +44,10 @@ from hotline.security import random_password
 from hotline.settings import Settings
 from hotline.sim.scenario import Scenario, ScenarioError, load_scenario
 from hotline.store import migrate as migrations
+from hotline.store import models as m
 from hotline.store.db import Database
+from hotline.telephony.registrar import SIP_REALM
+from hotline.telephony.sip.digest import ha1 as sip_ha1
 from hotline.users import UserError, create_user, validate_password
 
 T = TypeVar("T")
@@ -57,6 +62,8 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+trunk_app = typer.Typer(help="Manage SIP trunks (who may deliver calls).", no_args_is_help=True)
+app.add_typer(trunk_app, name="trunk")
 
 # The options shared by the commands that open the database or serve.  They default to
 # None so that Settings (the HOTLINE_* environment) supplies the real defaults.
@@ -310,6 +317,71 @@ def migrate(
 
 
 # --- user ---------------------------------------------------------------------------------
+
+
+@trunk_app.command("add")
+def trunk_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A name for the carrier link.")],
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="Trusted source: an IP address or CIDR, e.g. 203.0.113.0/24."
+        ),
+    ] = None,
+    username: Annotated[
+        str | None, typer.Option("--username", help="Digest user for INVITEs (with --password).")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", help="Digest password (stored as HA1 only).")
+    ] = None,
+    data: DataOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Accept calls from a carrier: by source address, by digest credentials, or both.
+    A running server picks the trunk up at its next restart."""
+    if address is None and username is None:
+        _fail("give --address, or --username and --password (or both)")
+    if (username is None) != (password is None):
+        _fail("--username and --password go together")
+    if address is not None:
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            _fail(f"--address {address!r} is neither an IP address nor a CIDR block")
+    settings = _settings(data=data, database_url=database_url, create_data_dir=False)
+
+    async def work(db: Database) -> int:
+        await _require_schema(db)
+        async with db.system_session() as session:
+            taken = await session.scalar(
+                sa.select(m.SipTrunk.id).where(
+                    (m.SipTrunk.name == name)
+                    | ((m.SipTrunk.username == username) & sa.literal(username is not None))
+                )
+            )
+            if taken is not None:
+                _fail(f"a trunk named {name!r} or with user {username!r} exists already")
+            trunk = m.SipTrunk(
+                name=name,
+                address=address,
+                username=username,
+                sip_ha1=None
+                if username is None or password is None
+                else sip_ha1(username, SIP_REALM, password),
+                active=True,
+                created_at=datetime.now(UTC),
+            )
+            session.add(trunk)
+            await session.commit()
+            return trunk.id
+
+    trunk_id = _with_db(settings, work)
+    document = {"id": trunk_id, "name": name, "address": address, "username": username}
+    if json_out:
+        _print_json(document)
+        return
+    typer.echo(f"created trunk {name} (id {trunk_id})")
 
 
 @user_app.command("add")

@@ -7,6 +7,7 @@ Every ``--json`` command is checked to print exactly one JSON document on stdout
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -483,3 +484,56 @@ async def test_seed_demo_never_takes_over_an_existing_login(db: Database) -> Non
     users = await _users(db)
     assert list(users) == ["admin"]
     assert verify_password(users["admin"].password_hash, "the-real-one")
+
+
+async def _trunks(data: Path) -> list[m.SipTrunk]:
+    db = Database(sqlite_url(data))
+    try:
+        async with db.system_session() as s:
+            return list(await s.scalars(sa.select(m.SipTrunk).order_by(m.SipTrunk.id)))
+    finally:
+        await db.dispose()
+
+
+def test_trunk_add_by_address_and_by_credentials(runner: CliRunner, tmp_path: Path) -> None:
+    assert invoke(runner, "migrate", "--data", tmp_path).exit_code == 0
+    doc = one_json(
+        invoke(runner, "trunk", "add", "carrier", "--address", "203.0.113.0/24",
+               "--data", tmp_path, "--json")
+    )  # fmt: skip
+    assert doc == {"id": doc["id"], "name": "carrier", "address": "203.0.113.0/24",
+                   "username": None}  # fmt: skip
+    one_json(
+        invoke(runner, "trunk", "add", "sbc", "--username", "sbc1", "--password", "s3cret-trunk",
+               "--data", tmp_path, "--json")
+    )  # fmt: skip
+    trunks = asyncio.run(_trunks(tmp_path))
+    assert [(t.name, t.address, t.username) for t in trunks] == [
+        ("carrier", "203.0.113.0/24", None),
+        ("sbc", None, "sbc1"),
+    ]
+    # only the digest HA1 is kept (RFC 2617 §3.2.2.2), computed independently here
+    expected = hashlib.md5(b"sbc1:hotline:s3cret-trunk", usedforsecurity=False).hexdigest()
+    assert trunks[1].sip_ha1 == expected
+    assert "s3cret-trunk" not in repr([vars(t) for t in trunks])
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ((), "give --address"),
+        (("--address", "not-an-ip"), "neither an IP address nor a CIDR"),
+        (("--username", "u"), "go together"),
+        (("--address", "10.0.0.1"), "exists already"),
+    ],
+)
+def test_trunk_add_refuses_bad_input_clearly(
+    runner: CliRunner, tmp_path: Path, args: tuple[str, ...], fragment: str
+) -> None:
+    assert invoke(runner, "migrate", "--data", tmp_path).exit_code == 0
+    assert (
+        invoke(runner, "trunk", "add", "dup", "--address", "10.0.0.2", "--data", tmp_path).exit_code
+        == 0
+    )
+    name = "dup" if fragment == "exists already" else "other"
+    assert_user_error(invoke(runner, "trunk", "add", name, *args, "--data", tmp_path), fragment)
