@@ -3,7 +3,7 @@
 #   run:  python3-venv (to bootstrap uv), espeak-ng and sox (the voice prompts are
 #         rendered with them at first start)
 #   test: also the real peers the tests talk to: SIPp (sip-tester), baresip, chromium,
-#         poppler-utils (pdftoppm).
+#         poppler-utils (pdftoppm), rtpengine (the second media backend).
 # As root with apt-get it installs them; otherwise it says which are missing and the tests
 # that need them fail with the package name (they are never silently skipped in CI).
 set -euo pipefail
@@ -18,6 +18,7 @@ if [[ "$mode" == "test" ]]; then
   command -v baresip    >/dev/null || need[baresip]=1
   command -v chromium   >/dev/null || need[chromium]=1
   command -v pdftoppm   >/dev/null || need[poppler-utils]=1
+  command -v rtpengine  >/dev/null || need[rtpengine-daemon]=1
 fi
 (( ${#need[@]} == 0 )) && exit 0
 
