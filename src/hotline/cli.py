@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from hotline import __version__
+from hotline.cli_report import report_app
 from hotline.core.model import Role
 from hotline.demo import USERS as DEMO_USERS
 from hotline.demo import DemoError, seed_demo
@@ -64,6 +65,7 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 trunk_app = typer.Typer(help="Manage SIP trunks (who may deliver calls).", no_args_is_help=True)
 app.add_typer(trunk_app, name="trunk")
+app.add_typer(report_app, name="report")
 
 # The options shared by the commands that open the database or serve.  They default to
 # None so that Settings (the HOTLINE_* environment) supplies the real defaults.
@@ -554,9 +556,12 @@ def _print_simulation(result: dict[str, Any], scenario: Scenario) -> None:
 # --- wfm ----------------------------------------------------------------------------------
 
 wfm_app = typer.Typer(
-    help="Workforce management: staffing from Erlang C and Erlang A.", no_args_is_help=True
+    help="Workforce management: forecast, staffing (Erlang C/A), shifts, what-if, cost.",
+    no_args_is_help=True,
 )
 app.add_typer(wfm_app, name="wfm")
+# forecast, shifts, whatif, cost: they register on wfm_app (needs wfm_app, _fail above)
+import hotline.cli_wfm_plan  # noqa: E402, F401
 
 #: the columns of ``--cases``, in the order of :func:`hotline.core.wfm.staffing`
 _WFM_REQUIRED = ("calls", "interval", "aht", "target_sl", "answer_within")
