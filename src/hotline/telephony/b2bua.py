@@ -49,6 +49,7 @@ from hotline.live.eventlog import InteractionStart
 from hotline.store import models as m
 from hotline.telephony import sdp
 from hotline.telephony.calls import Call, CallPhase, OperatorLeg
+from hotline.telephony.flowtimers import FlowDeadlines
 from hotline.telephony.media.base import Codec, MediaBackend, MediaError, RemoteMedia
 from hotline.telephony.prompts import PromptLibrary
 from hotline.telephony.registrar import (
@@ -151,6 +152,8 @@ class B2bua:
         self._server_txn_call: dict[ServerKey, Call] = {}
         self._client_txn: dict[ClientKey, tuple[Call, str]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        # every call's next flow deadline (a menu's timeout…): see _perform and _on_timer
+        self._flow_deadlines: FlowDeadlines[Call] = FlowDeadlines()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._flows: dict[int, Any] = {}
         self._local_media: dict[str, tuple[str, int]] = {}
@@ -221,12 +224,9 @@ class B2bua:
         layer_deadline = self.layer.next_deadline()
         if layer_deadline is not None:
             deadlines.append(loop.time() + max(0.0, layer_deadline - time.monotonic()))
-        now = self.clock()
-        for call in self.calls.values():
-            if call.flow is not None:
-                deadline = call.flow.next_deadline()
-                if deadline is not None:
-                    deadlines.append(loop.time() + max(0.0, deadline - now))
+        flow_deadline = self._flow_deadlines.next_deadline()
+        if flow_deadline is not None:
+            deadlines.append(loop.time() + max(0.0, flow_deadline - self.clock()))
         if deadlines:
             self._timer = loop.call_at(min(deadlines), self._on_timer)
 
@@ -236,12 +236,12 @@ class B2bua:
             self.layer.handle_timer(time.monotonic())
             now = self.clock()
             self.registrar.expire(now)
-            for call in list(self.calls.values()):
+            # due ones first, then run them: a deadline set while running waits for the
+            # next timer (at once if due), as with the former scan of every call
+            for call in self._flow_deadlines.pop_due(now):
                 flow = call.flow
-                if flow is not None:
-                    deadline = flow.next_deadline()
-                    if deadline is not None and deadline <= now:
-                        self._perform(call, flow.on_timer(now))
+                if flow is not None and call.phase is not CallPhase.ENDED:
+                    self._perform(call, flow.on_timer(now))
         except Exception:
             log.exception("b2bua.timer_failed")
         self._pump()
@@ -863,15 +863,25 @@ class B2bua:
     # -- flow actions -------------------------------------------------------------------------
 
     def _perform(self, call: Call, actions: Sequence[fa.FlowAction]) -> None:
-        for action in actions:
-            if call.phase is CallPhase.ENDED:
-                return
-            try:
-                self._perform_one(call, action)
-            except Exception:
-                log.exception(
-                    "b2bua.action_failed", action=repr(action), interaction_id=call.interaction_id
-                )
+        """Carry out what the flow asked for.  Every report to a flow run comes through
+        here, so this is where the run's next deadline is read into the heap."""
+        try:
+            for action in actions:
+                if call.phase is CallPhase.ENDED:
+                    return
+                try:
+                    self._perform_one(call, action)
+                except Exception:
+                    log.exception(
+                        "b2bua.action_failed",
+                        action=repr(action),
+                        interaction_id=call.interaction_id,
+                    )
+        finally:
+            flow, deadline = call.flow, None
+            if flow is not None and call.phase is not CallPhase.ENDED:
+                deadline = flow.next_deadline()
+            self._flow_deadlines.set(call, deadline)
 
     def _perform_one(self, call: Call, action: fa.FlowAction) -> None:
         now = self.clock()
@@ -1235,6 +1245,7 @@ class B2bua:
 
     def _finish(self, call: Call) -> None:
         call.phase = CallPhase.ENDED
+        self._flow_deadlines.discard(call)
         self.center.forget(call.interaction_id)
         self._stop_recording(call)
         self._dialogs.pop((call.dialog.call_id, call.dialog.local_tag), None)

@@ -77,3 +77,37 @@ def test_local_disorder_within_the_depth_loses_nothing(
     buffer: ReorderBuffer[int] = ReorderBuffer(depth=3)
     released = [seq for out in push_all(buffer, arrival) for seq in out] + buffer.flush()
     assert released == seqs
+
+
+@given(st.lists(st.integers(0, 40), max_size=80), st.integers(0xFFE0, 0xFFFF))
+def test_next_in_line_then_push_releases_what_push_alone_releases(
+    offsets: list[int], base: int
+) -> None:
+    # Any arrival order (wrapping numbers, gaps, duplicates, late ones): a caller that
+    # asks next_in_line first and pushes only on False sees the same items, in the same
+    # order, with the same counters, as one that always pushes.
+    seqs = [(base + offset) & 0xFFFF for offset in offsets]
+    plain: ReorderBuffer[int] = ReorderBuffer(depth=3)
+    fast: ReorderBuffer[int] = ReorderBuffer(depth=3)
+    expected = [seq for out in push_all(plain, seqs) for seq in out] + plain.flush()
+    got: list[int] = []
+    for seq in seqs:
+        if fast.next_in_line(seq):
+            got.append(seq)
+        else:
+            got += fast.push(seq, seq)
+    got += fast.flush()
+    assert got == expected
+    counters = ("duplicates", "late", "lost", "restarts")
+    assert [getattr(fast, c) for c in counters] == [getattr(plain, c) for c in counters]
+
+
+def test_next_in_line_takes_only_the_expected_number_with_nothing_waiting() -> None:
+    buffer: ReorderBuffer[int] = ReorderBuffer()
+    assert not buffer.next_in_line(7)  # Nothing expected yet: the first goes to push.
+    assert buffer.push(7, 7) == [7]
+    assert buffer.next_in_line(8)
+    assert not buffer.next_in_line(10)  # A gap: push holds it...
+    assert buffer.push(10, 10) == []
+    assert not buffer.next_in_line(9)  # ...and 9 must go through push to release 10.
+    assert buffer.push(9, 9) == [9, 10]

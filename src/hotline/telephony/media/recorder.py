@@ -1,10 +1,12 @@
 """The recordings of the in-process backend: which leg feeds which track, and the
 executor jobs that spill and finish them (see :mod:`.recording` for the rules).
 
-The event loop only appends frames to tracks (:func:`feed`); decoding and every file
-write run in the executor, one job at a time per recording.  A spill that fails gives
-its frames back and is not retried: they wait in memory for :meth:`Recorder.stop`,
-whose own failure is the one reported.
+The event loop only appends frames to tracks (:func:`feed`): straight away while the
+sequence numbers follow each other (the usual case, no item or list is built), through
+the reorder buffer otherwise.  Decoding and every file write run in the executor, one
+job at a time per recording.  A spill that fails gives its frames back and is not
+retried: they wait in memory for :meth:`Recorder.stop`, whose own failure is the one
+reported.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ def feed(leg: Leg, packet: RtpPacket, arrival: float) -> None:
     reorder = leg.reorder
     if reorder is None:
         return
-    if packet.ssrc != leg.recorded_ssrc:
+    ssrc = packet.ssrc
+    if ssrc == leg.recorded_ssrc and reorder.next_in_line(packet.sequence_number):
+        for track in leg.tracks:  # In order (the usual case): straight to the tracks.
+            track.add(packet, arrival)
+        return
+    if ssrc != leg.recorded_ssrc:
         flush(leg)  # A new stream: its sequence numbers start afresh.
-        leg.recorded_ssrc = packet.ssrc
+        leg.recorded_ssrc = ssrc
     for ordered, arrived in reorder.push(packet.sequence_number, (packet, arrival)):
         for track in leg.tracks:
             track.add(ordered, arrived)
@@ -122,15 +129,17 @@ class Recorder:
                 self._spill(key, recording)
 
     def _spill(self, key: str, recording: rec.Recording) -> None:
-        chunks = recording.take_pending()
-        future = self._loop.run_in_executor(self._executor, rec.spill, recording.part_paths, chunks)
+        pending = recording.take_pending()
+        future = self._loop.run_in_executor(
+            self._executor, rec.spill, recording.part_paths, pending
+        )
         self._spills[key] = future
 
         def done(future: asyncio.Future[None]) -> None:
             if self._spills.get(key) is future:
                 del self._spills[key]
             if future.cancelled() or future.exception() is not None:
-                recording.give_back(chunks)  # Kept in memory; finish() tries again.
+                recording.give_back(pending)  # Kept in memory; finish() tries again.
                 self._spill_failed.add(key)
                 self._log.warning(
                     "media.recording_spill_failed",

@@ -56,6 +56,15 @@ class ReorderBuffer(Generic[T]):
     def __len__(self) -> int:
         return len(self._held)
 
+    def next_in_line(self, seq: int) -> bool:
+        """Take ``seq`` (0-65535) when it is the number expected and nothing waits: the
+        usual case, as `push` would release it at once, but without an item or a list
+        (the recording path runs this per packet).  False: `push` it."""
+        if seq == self._next and not self._held:
+            self._next = (seq + 1) & 0xFFFF
+            return True
+        return False
+
     def push(self, seq: int, item: T) -> list[T]:
         """Add one item; return those now in order, oldest first."""
         seq &= 0xFFFF
