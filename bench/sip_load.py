@@ -198,20 +198,26 @@ class Server:
     sip_port: int = 0
 
     @classmethod
-    def start(cls, data: Path, prompts: Path, *, seed: bool) -> Server:
+    def start(
+        cls, data: Path, prompts: Path, *, seed: bool, env_extra: dict[str, str] | None = None
+    ) -> Server:
         """:meth:`spawn` and :meth:`wait_ready`."""
-        server = cls.spawn(data, prompts, seed=seed)
+        server = cls.spawn(data, prompts, seed=seed, env_extra=env_extra)
         server.wait_ready()
         return server
 
     @classmethod
-    def spawn(cls, data: Path, prompts: Path, *, seed: bool) -> Server:
-        """Start ``hotline demo``; the process inherits our CPU affinity."""
+    def spawn(
+        cls, data: Path, prompts: Path, *, seed: bool, env_extra: dict[str, str] | None = None
+    ) -> Server:
+        """Start ``hotline demo``; the process inherits our CPU affinity; ``env_extra``:
+        more ``HOTLINE_*`` settings (``bench/rtpengine_calls.py``: the media backend)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
         env |= {
             "HOTLINE_PROMPTS_DIR": str(prompts),
             "HOTLINE_LOG_LEVEL": "warning",
             "PYTHONUNBUFFERED": "1",
+            **(env_extra or {}),
         }
         # Only the first start seeds passwords: re-keying nine argon2 hashes on one core
         # would add seconds to every restart (demo.py, Rule 2 and 3).

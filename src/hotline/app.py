@@ -26,7 +26,9 @@ from hotline.settings import Settings
 from hotline.store.db import Database
 from hotline.store.migrate import upgrade
 from hotline.telephony.b2bua import B2bua, TelephonySettings
+from hotline.telephony.media.base import MediaListener
 from hotline.telephony.media.inprocess import InProcessMedia
+from hotline.telephony.media.rtpengine import RtpengineMedia
 from hotline.telephony.prompts import PromptLibrary, ensure_prompts
 from hotline.telephony.transport import SipTransport, start_sip_transport
 from hotline.web.api.deps import ApiContext
@@ -137,7 +139,7 @@ class Telephony:
         self,
         writer: EventLogWriter,
         center: LiveCenter,
-        media: InProcessMedia,
+        media: InProcessMedia | RtpengineMedia,
         b2bua: B2bua,
         transport: SipTransport,
         control: LiveControlImpl,
@@ -173,9 +175,8 @@ async def start_telephony(settings: Settings, db: Database) -> Telephony:
     sip_host, sip_port = settings.sip_host_port
     advertised = settings.sip_advertised_host or sip_host
     relay = _Relay()
-    low, high = settings.rtp_port_range
     wildcard = sip_host in ("0.0.0.0", "::")  # noqa: S104 - a comparison, not a bind
-    media = InProcessMedia(advertised if wildcard else sip_host, low, high, relay)
+    media = await _start_media(settings, advertised if wildcard else sip_host, relay)
     secret = (settings.sip_secret or secrets.token_hex(32)).encode()
     b2bua = B2bua(
         TelephonySettings(data_dir=settings.data_dir, advertised_host=advertised, secret=secret),
@@ -189,6 +190,24 @@ async def start_telephony(settings: Settings, db: Database) -> Telephony:
     )
     b2bua.attach(transport)
     return Telephony(writer, center, media, b2bua, transport, LiveControlImpl(db, center, b2bua))
+
+
+async def _start_media(
+    settings: Settings, host: str, listener: MediaListener
+) -> InProcessMedia | RtpengineMedia:
+    """The configured media backend (``HOTLINE_MEDIA_BACKEND``)."""
+    if settings.media_backend == "rtpengine":
+        return await RtpengineMedia.start(
+            settings.rtpengine_ng_host_port,
+            listener,
+            dtmf_address=settings.rtpengine_dtmf_host_port,
+            recording_dir=settings.rtpengine_recording_dir or settings.data_dir / "rtpengine",
+            cache_dir=settings.data_dir / "rtpengine-prompts",
+            symmetric=settings.rtpengine_symmetric_rtp,
+            media_host=settings.rtpengine_media_host,
+        )
+    low, high = settings.rtp_port_range
+    return InProcessMedia(host, low, high, listener)
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:

@@ -55,8 +55,21 @@ class Settings(BaseSettings):
     sip_advertised_host: str | None = None
     #: the key of SIP digest nonces; random per process when not set (never in the repo)
     sip_secret: str | None = None
-    #: "inprocess" (default, zero set-up) or "rtpengine" (not available yet)
-    media_backend: Literal["inprocess"] = "inprocess"
+    #: "inprocess" (default, zero set-up) or "rtpengine" (a running rtpengine daemon,
+    #: driven over its ng protocol; see telephony/README.md for its options)
+    media_backend: Literal["inprocess", "rtpengine"] = "inprocess"
+    #: rtpengine's ng control address (the daemon's --listen-ng)
+    rtpengine_ng: str = "127.0.0.1:2223"
+    #: where we receive rtpengine's DTMF events (the daemon's --dtmf-log-dest)
+    rtpengine_dtmf: str = "127.0.0.1:2226"
+    #: the daemon's --recording-dir (with --recording-method=pcap), readable by us;
+    #: default DATA_DIR/rtpengine
+    rtpengine_recording_dir: Path | None = None
+    #: rtpengine sends to where a peer's RTP comes from (callers behind NAT); false for
+    #: peers that send from another port than their SDP names (SIPp with -mp)
+    rtpengine_symmetric_rtp: bool = True
+    #: the address phones send RTP to (the daemon's --interface); default: the ng host
+    rtpengine_media_host: str | None = None
     #: where pre-rendered prompts live; default DATA_DIR/prompts
     prompts_dir: Path | None = None
 
@@ -75,7 +88,7 @@ class Settings(BaseSettings):
         low, _, high = self.rtp_ports.partition("-")
         return int(low), int(high)
 
-    @field_validator("http", "sip")
+    @field_validator("http", "sip", "rtpengine_ng", "rtpengine_dtmf")
     @classmethod
     def _host_port(cls, value: str) -> str:
         split_host_port(value, default_port=0)
@@ -88,6 +101,14 @@ class Settings(BaseSettings):
     @property
     def sip_host_port(self) -> tuple[str, int]:
         return split_host_port(self.sip, default_port=5060)
+
+    @property
+    def rtpengine_ng_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.rtpengine_ng, default_port=2223)
+
+    @property
+    def rtpengine_dtmf_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.rtpengine_dtmf, default_port=2226)
 
     @property
     def effective_database_url(self) -> str:

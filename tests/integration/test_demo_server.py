@@ -104,12 +104,20 @@ def hotline_command() -> list[str]:
     return [str(Path(sys.executable).with_name("hotline"))]
 
 
-def start_demo(data: Path, http: str, sip: str, *, prompts: Path | None = None) -> Instance:
+def start_demo(
+    data: Path,
+    http: str,
+    sip: str,
+    *,
+    prompts: Path | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> Instance:
     """``hotline demo`` as a process; ``prompts`` shares rendered voice prompts between
-    servers of one test session (rendering them takes seconds)."""
+    servers of one test session (rendering them takes seconds); ``env_extra`` adds
+    ``HOTLINE_*`` settings (e.g. the rtpengine media backend)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     # JSON logs make "the password never reaches the log" checkable line by line.
-    env |= {"HOTLINE_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
+    env |= {"HOTLINE_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     if prompts is not None:
         env["HOTLINE_PROMPTS_DIR"] = str(prompts)
     proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments

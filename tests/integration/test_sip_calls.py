@@ -14,6 +14,7 @@ the observable it expects (a SIPp exit, RTP on a socket, a line in the event log
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import shutil
@@ -108,8 +109,10 @@ class Pbx:
         pytest.fail(f"no finished interaction for {caller}: {last}")
 
 
-def _start(data: Path, prompts: Path) -> Instance:
-    return start_demo(data, "127.0.0.1:0", f"127.0.0.1:{free_port()}", prompts=prompts)
+def _start(data: Path, prompts: Path, env: dict[str, str] | None = None) -> Instance:
+    return start_demo(
+        data, "127.0.0.1:0", f"127.0.0.1:{free_port()}", prompts=prompts, env_extra=env
+    )
 
 
 def _flow(qa: int, qb: int, qc: int) -> dict[str, Any]:
@@ -150,8 +153,18 @@ VOICEMAIL_FLOW = {
 
 @pytest.fixture(scope="module")
 def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    with serving(tmp_path_factory) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str] | None = None
+) -> Iterator[Pbx]:
+    """A demo server with the test hotlines, queues, operators and flows (``env``: extra
+    ``HOTLINE_*`` settings, e.g. ``test_sip_calls_rtpengine.py``'s media backend)."""
     root = tmp_path_factory.mktemp("pbx")
-    instance = _start(root / "data", tmp_path_factory.getbasetemp() / "prompts")
+    instance = _start(root / "data", tmp_path_factory.getbasetemp() / "prompts", env)
     try:
         instance.wait_ready(READY_TIMEOUT_S)
         with httpx.Client(base_url=instance.http, timeout=10) as http:
