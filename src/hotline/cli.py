@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from hotline import __version__
+from hotline.cli_import import import_app
 from hotline.cli_report import report_app
 from hotline.core.model import Role
 from hotline.demo import USERS as DEMO_USERS
@@ -66,6 +67,7 @@ app.add_typer(user_app, name="user")
 trunk_app = typer.Typer(help="Manage SIP trunks (who may deliver calls).", no_args_is_help=True)
 app.add_typer(trunk_app, name="trunk")
 app.add_typer(report_app, name="report")
+app.add_typer(import_app, name="import")
 
 # The options shared by the commands that open the database or serve.  They default to
 # None so that Settings (the HOTLINE_* environment) supplies the real defaults.
@@ -560,7 +562,9 @@ wfm_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(wfm_app, name="wfm")
-# forecast, shifts, whatif, cost: they register on wfm_app (needs wfm_app, _fail above)
+# forecast, shifts, whatif, cost: they register on wfm_app (needs wfm_app, _fail above);
+# report mail registers on report_app (needs _fail, _settings, _with_db above)
+import hotline.cli_report_mail  # noqa: E402
 import hotline.cli_wfm_plan  # noqa: E402, F401
 
 #: the columns of ``--cases``, in the order of :func:`hotline.core.wfm.staffing`

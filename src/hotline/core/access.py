@@ -32,6 +32,7 @@ class Resource(enum.StrEnum):
     AUDIT = "audit"
     FLOW = "flow"  # a hotline's IVR flow versions
     CALL = "call"  # live call control (hold, transfer, hang up) and operator states
+    REPORT = "report"  # KPI reports (read) and imports of interaction history (write)
 
 
 class Action(enum.StrEnum):
@@ -62,6 +63,7 @@ POLICY: dict[Role, dict[Resource, frozenset[Action]]] = {
         Resource.AUDIT: _R,
         Resource.FLOW: _RW,
         Resource.CALL: _RW,
+        Resource.REPORT: _RW,
     },
     Role.OPERATOR: {
         Resource.TENANT: _R,
@@ -85,6 +87,7 @@ POLICY: dict[Role, dict[Resource, frozenset[Action]]] = {
         Resource.INTERACTION: _R,
         Resource.RECORDING: _R,
         Resource.FLOW: _R,
+        Resource.REPORT: _R,
     },
 }
 

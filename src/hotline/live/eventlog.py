@@ -6,6 +6,10 @@ order and flushed every ``flush_interval`` seconds (or sooner when many are pend
 transaction.  A failed flush keeps the batch and retries it: an accepted line is never
 dropped while the process lives (at shutdown :meth:`EventLogWriter.close` flushes).
 
+Each batch also updates the KPI interval rollups of the visits its lines settled, in the
+same transaction (:mod:`hotline.live.rollups`): reports never lag the log by more than a
+flush, and a failed flush retries lines and rollups together.
+
 Interaction ids are allocated here, in process, from the highest id stored at start: one
 ``hotline serve`` process owns the telephony of a database (scale-out gives each media
 node its own id range; not built yet).
@@ -26,8 +30,10 @@ import structlog
 
 from hotline.core.commands import Log
 from hotline.core.model import Channel, Direction
+from hotline.live.rollups import RollupTracker
 from hotline.store import models as m
 from hotline.store.db import Database
+from hotline.store.rollups import upsert_rollups
 
 __all__ = ["EventLogWriter", "InteractionStart"]
 
@@ -63,6 +69,8 @@ class _Pending:
     lines: list[tuple[int, int, Log]] = field(default_factory=list)  # tenant, seq, line
     updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     rows: list[tuple[type[m.Base], dict[str, Any]]] = field(default_factory=list)
+    #: interactions whose visits may have settled: their KPI rollups are updated in the batch
+    folded: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.starts) + len(self.lines) + len(self.updates) + len(self.rows)
@@ -82,6 +90,7 @@ class EventLogWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drained = asyncio.Event()
+        self._rollups = RollupTracker()
         self.lines_written = 0
 
     async def start(self) -> None:
@@ -97,6 +106,7 @@ class EventLogWriter:
 
     def start_interaction(self, start: InteractionStart) -> None:
         self._tenant[start.interaction_id] = (start.tenant_id, time.monotonic())
+        self._rollups.start(start.interaction_id, start.channel.value, start.source)
         self._pending.starts.append(start)
         self._poke()
 
@@ -110,6 +120,8 @@ class EventLogWriter:
         seq = self._seq.get(iid, 0) + 1
         self._seq[iid] = seq
         self._pending.lines.append((known[0], seq, line))
+        if self._rollups.see(line):
+            self._pending.folded.add(iid)
         self._poke()
 
     def update(self, interaction_id: int, **values: Any) -> None:
@@ -169,6 +181,7 @@ class EventLogWriter:
         batch.starts.extend(later.starts)
         batch.lines.extend(later.lines)
         batch.rows.extend(later.rows)
+        batch.folded |= later.folded
         for iid, values in later.updates.items():
             batch.updates.setdefault(iid, {}).update(values)
         self._pending = batch
@@ -218,6 +231,9 @@ class EventLogWriter:
                 await session.execute(
                     sa.update(m.Interaction).where(m.Interaction.id == iid).values(**row)
                 )
+            rollups = await self._rollups.changes(session, batch.folded)
+            await upsert_rollups(session, rollups.rows)
+        self._rollups.commit(rollups)
         self.lines_written += len(batch.lines)
 
     def _forget_old(self) -> None:
@@ -227,6 +243,7 @@ class EventLogWriter:
         for iid in [i for i, (_, t) in self._tenant.items() if t < horizon]:
             del self._tenant[iid]
             self._seq.pop(iid, None)
+            self._rollups.forget([iid])
 
     async def close(self) -> None:
         if self._task is not None:

@@ -254,7 +254,10 @@ class Contact(TenantOwned, Base):
 
 class Interaction(HotlineOwned, Base):
     __tablename__ = "interactions"
-    __table_args__ = (sa.Index("ix_interactions_hotline_started", "hotline_id", "started_at"),)
+    __table_args__ = (
+        sa.Index("ix_interactions_hotline_started", "hotline_id", "started_at"),
+        sa.UniqueConstraint("tenant_id", "external_id", name="uq_interactions_external_id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = _tenant_fk()
     hotline_id: Mapped[int] = _hotline_fk()
@@ -275,6 +278,8 @@ class Interaction(HotlineOwned, Base):
     topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
     outcome_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="SET NULL"))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: the id in the system it was imported from (``hotline import history``); None if live
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), default=None)
 
     events: Mapped[list[InteractionEventRow]] = relationship(
         lazy="raise", order_by="InteractionEventRow.seq"
@@ -385,3 +390,60 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(sa.String(64))
     entity_id: Mapped[str | None] = mapped_column(sa.String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class KpiRollup(HotlineOwned, Base):
+    """KPI counters of the settled queue visits of one 15-minute interval (UTC), one queue
+    with its thresholds at the time, and one dimension value (see
+    :mod:`hotline.core.kpi.rollup`).  Updated as visits settle and by the importer;
+    reports sum these rows instead of reading the event log.
+
+    The key is the primary key, in the order reports filter on (tenant, dimension, time),
+    and on SQLite the table is ``WITHOUT ROWID``, so the rows a report reads lie together.
+    ``quarter`` is the interval's start in POSIX seconds / 900, for integer arithmetic on
+    local time buckets in SQL; ``interval_start`` is the same instant, for people."""
+
+    __tablename__ = "kpi_rollups"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint(
+            "tenant_id",
+            "dimension",
+            "quarter",
+            "hotline_id",
+            "queue_id",
+            "value",
+            "answer_within",
+            "short_abandon",
+            name="pk_kpi_rollups",
+        ),
+        {"sqlite_with_rowid": False},
+    )
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    hotline_id: Mapped[int] = mapped_column(sa.ForeignKey("hotlines.id", ondelete="CASCADE"))
+    queue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("queues.id", ondelete="CASCADE"), index=True
+    )
+    quarter: Mapped[int]
+    interval_start: Mapped[dt.datetime]
+    answer_within: Mapped[float]
+    short_abandon: Mapped[float]
+    dimension: Mapped[str] = mapped_column(sa.String(16))
+    value: Mapped[str] = mapped_column(sa.String(200))
+    offered: Mapped[int] = mapped_column(default=0)
+    answered: Mapped[int] = mapped_column(default=0)
+    answered_within: Mapped[int] = mapped_column(default=0)
+    abandoned: Mapped[int] = mapped_column(default=0)
+    short_abandoned: Mapped[int] = mapped_column(default=0)
+    abandoned_within: Mapped[int] = mapped_column(default=0)
+    callback_requested: Mapped[int] = mapped_column(default=0)
+    overflowed: Mapped[int] = mapped_column(default=0)
+    answered_wait_sum: Mapped[float] = mapped_column(default=0.0)
+    abandoned_wait_sum: Mapped[float] = mapped_column(default=0.0)
+    max_wait: Mapped[float | None]
+    handled: Mapped[int] = mapped_column(default=0)
+    talk_sum: Mapped[float] = mapped_column(default=0.0)
+    hold_sum: Mapped[float] = mapped_column(default=0.0)
+    wrap_up_sum: Mapped[float] = mapped_column(default=0.0)
+    csat_count: Mapped[int] = mapped_column(default=0)
+    csat_sum: Mapped[float] = mapped_column(default=0.0)
+    csat_satisfied: Mapped[int] = mapped_column(default=0)

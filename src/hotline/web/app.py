@@ -18,6 +18,7 @@ from starlette.routing import compile_path
 import hotline
 from hotline.store.migrate import current_revision, head_revision
 from hotline.web.api import auth, interactions, telephony
+from hotline.web.api import reports as reports_api
 from hotline.web.api.crud import crud_router
 from hotline.web.api.deps import ApiContext
 from hotline.web.api.errors import install_error_handlers
@@ -72,6 +73,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         api.include_router(crud_router(spec))
     api.include_router(interactions.router)
     api.include_router(telephony.router)
+    api.include_router(reports_api.router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")
