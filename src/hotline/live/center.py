@@ -8,6 +8,11 @@ Rule 2. ``now`` is read from the injected clock once per input; the engine's nex
         deadline is armed as a single ``loop.call_at`` (STYLE.md #2).
 Rule 3. ``Log`` lines go to the event-log writer; every other command goes to the
         subscribers (call control, and later the wallboard) in the order produced.
+Rule 4. A new directory (after a configuration change) goes through the same inbox:
+        :meth:`LiveCenter.reload` diffs it against what the engine routes by and applies
+        each added, changed or removed queue and operator through the engine (its Rule 6:
+        work in hand is kept, waiting callers keep their place).  A change the engine
+        refuses is logged and skipped; the rest still apply.
 """
 
 from __future__ import annotations
@@ -16,21 +21,23 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 
 import structlog
 
 from hotline.core import events as ev
 from hotline.core.commands import Command, Log
 from hotline.core.model import EventType
-from hotline.core.routing.engine import RoutingEngine
+from hotline.core.routing.engine import RoutingConfigError, RoutingEngine
 from hotline.live.directory import Directory
 from hotline.live.eventlog import EventLogWriter
 
-__all__ = ["CommandHandler", "LiveCenter"]
+__all__ = ["CommandHandler", "LiveCenter", "LogHandler"]
 
 log = structlog.get_logger("hotline.center")
 
 CommandHandler = Callable[[Command], None]
+LogHandler = Callable[[Log], None]
 
 
 class LiveCenter:
@@ -46,7 +53,8 @@ class LiveCenter:
         self.writer = writer
         self.clock = clock
         self._subscribers: list[CommandHandler] = []
-        self._inbox: deque[ev.Event] = deque()
+        self._log_subscribers: list[LogHandler] = []
+        self._inbox: deque[ev.Event | Directory] = deque()
         self._busy = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -57,16 +65,50 @@ class LiveCenter:
     def subscribe(self, handler: CommandHandler) -> None:
         self._subscribers.append(handler)
 
+    def subscribe_log(self, handler: LogHandler) -> None:
+        """Also see every ``Log`` line written (the wallboard's live feed), after the
+        event-log writer has queued it."""
+        self._log_subscribers.append(handler)
+
     def reload(self, directory: Directory) -> None:
-        """Adopt a new snapshot: new queues and operators join the engine (changing an
-        existing queue's routing rules needs a restart, for now)."""
+        """Adopt a new snapshot (Rule 4): call control sees it at once, the engine routes
+        by it as soon as the inbox reaches it (at once unless an input is being handled)."""
         self.directory = directory
+        self._inbox.append(directory)
+        self._drain()
+
+    def _reconfigure(self, directory: Directory, now: float) -> list[Command]:
+        """Apply the differences between ``directory`` and the engine's configuration:
+        queues first (so operators link to the new ones), retirements of queues last (a
+        queue still named as a target is only retired once the others stop naming it)."""
+        engine = self.engine
+        out: list[Command] = []
+        changes: list[tuple[str, int, Callable[[], list[Command]]]] = []
         for qid, queue in directory.queues.items():
-            if not self.engine.has_queue(qid):
-                self.engine.configure_queue(queue)
+            if engine.queue_config(qid) != queue:
+                changes.append(("queue.update", qid, partial(engine.update_queue, queue, now)))
         for oid, operator in directory.operators.items():
-            if not self.engine.has_operator(oid):
-                self.engine.configure_operator(operator)
+            if engine.operator_config(oid) != operator:
+                changes.append(
+                    ("operator.update", oid, partial(engine.update_operator, operator, now))
+                )
+        for oid in engine.operator_ids():
+            if oid not in directory.operators:
+                changes.append(("operator.retire", oid, partial(engine.retire_operator, oid, now)))
+        for qid in engine.queue_ids():
+            if qid not in directory.queues:
+                changes.append(("queue.retire", qid, partial(engine.retire_queue, qid, now)))
+        for what, ident, apply in changes:
+            try:
+                out += apply()
+            except RoutingConfigError as exc:
+                log.warning("center.config_refused", change=what, id=ident, error=str(exc))
+                continue
+            except Exception:  # a bug: keep the commands of the changes applied so far
+                log.exception("center.config_failed", change=what, id=ident)
+                continue
+            log.info("center.config_applied", change=what, id=ident)
+        return out
 
     def forget(self, interaction_id: int) -> None:
         """Call control is done with the interaction (the call ended)."""
@@ -77,9 +119,14 @@ class LiveCenter:
         if line.type is EventType.ARRIVED:
             self._arrived_logged.add(line.interaction_id)
         self.writer.append(line)
+        self._publish_log(line)
 
     def handle(self, event: ev.Event) -> None:
         self._inbox.append(event)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Handle the inbox in order (Rule 1); a new directory is one more input (Rule 4)."""
         if self._busy:
             return
         self._busy = True
@@ -87,7 +134,10 @@ class LiveCenter:
             while self._inbox:
                 event = self._inbox.popleft()
                 try:
-                    commands = self.engine.handle(event, self.clock())
+                    if isinstance(event, Directory):
+                        commands = self._reconfigure(event, self.clock())
+                    else:
+                        commands = self.engine.handle(event, self.clock())
                 except Exception:
                     log.exception("center.handle_failed", event=repr(event))
                     continue
@@ -105,13 +155,11 @@ class LiveCenter:
         self._busy = True
         try:
             self._dispatch(self.engine.on_timer(self.clock()))
-            while self._inbox:
-                self._dispatch(self.engine.handle(self._inbox.popleft(), self.clock()))
         except Exception:
             log.exception("center.timer_failed")
         finally:
             self._busy = False
-        self._arm()
+        self._drain()  # inputs that came while the timer's commands were dispatched
 
     def _dispatch(self, commands: list[Command]) -> None:
         for command in commands:
@@ -123,12 +171,20 @@ class LiveCenter:
                 if command.type is EventType.COMPLETED:
                     self._arrived_logged.discard(command.interaction_id)
                 self.writer.append(command)
+                self._publish_log(command)
                 continue
             for handler in self._subscribers:
                 try:
                     handler(command)
                 except Exception:
                     log.exception("center.subscriber_failed", command=repr(command))
+
+    def _publish_log(self, line: Log) -> None:
+        for handler in self._log_subscribers:
+            try:
+                handler(line)
+            except Exception:
+                log.exception("center.log_subscriber_failed", line=repr(line))
 
     def _arm(self) -> None:
         deadline = self.engine.next_deadline()

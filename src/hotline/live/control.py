@@ -59,3 +59,4 @@ class LiveControlImpl:
 
     async def reload(self) -> None:
         self._center.reload(await load_directory(self._db))
+        self._b2bua.flush()  # the change may have offered a waiting call: ring it now

@@ -5,8 +5,9 @@
    are identical, also under other hash seeds, and replaying the events *read back from the
    JSON* into a fresh engine gives the same commands again.
 2. A hypothesis state machine throws random sequences of arrivals, readies, breaks,
-   accepts, declines, ends, abandons and callbacks at a small center and checks, from the
-   commands alone, that nothing raises, offers go only to available operators, one
+   accepts, declines, ends, abandons, callbacks and live configuration changes (queues and
+   operators changed or retired) at a small center and checks, from the commands alone,
+   that nothing raises, offers go only to available operators, one
    interaction never rings at two operators, and each interaction's log is well formed
    with exactly one terminal outcome once the center is drained.
 """
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -38,7 +40,7 @@ from hotline.core.kpi.records import VisitFold
 from hotline.core.model import Channel, EventType, OverflowAction, RoutingStrategy
 from hotline.core.model import OperatorState as S
 from hotline.core.routing.config import ExpansionStep, OperatorConfig, QueueConfig
-from hotline.core.routing.engine import RoutingEngine
+from hotline.core.routing.engine import RoutingConfigError, RoutingEngine
 from hotline.core.routing.expr import parse_requirement
 
 # -- a small center that uses every feature -------------------------------------------------
@@ -325,6 +327,9 @@ class Observer:
     """Rebuilds the center from the commands alone and checks each against the rules."""
 
     def __init__(self) -> None:
+        #: the configuration the engine was last given (a retired operator: no hotlines)
+        self.queues = dict(QUEUES)
+        self.operators = dict(OPERATORS)
         self.state = dict.fromkeys(OPERATORS, S.OFFLINE)
         self.before_offer: dict[int, S] = {}
         self.ringing: dict[int, int] = {}  # interaction -> operator
@@ -361,14 +366,15 @@ class Observer:
         assert o not in self.pending, f"operator {o} offered work with a break due"
         assert self.fits(o, iid, now), f"{c} at {now}: not eligible, or no room ({self.open[o]})"
         queue, _since = self.entered[iid]
-        assert c.queue_id == queue and c.expires_at == now + QUEUES[queue].offer_timeout_seconds
+        assert c.queue_id == queue
+        assert c.expires_at == now + self.queues[queue].offer_timeout_seconds
         assert c.callback == (iid in self.callback)
         self.ringing[iid] = o
 
     def fits(self, o: int, iid: int, now: float) -> bool:
         """May operator ``o`` take ``iid`` at ``now``: hotline, skill step reached, room."""
         queue, since = self.entered[iid]
-        config, operator = QUEUES[queue], OPERATORS[o]
+        config, operator = self.queues[queue], self.operators[o]
         steps = [s for s in config.steps if s.after_seconds <= now - since]
         channels = list(self.open[o].values())
         capacity = operator.capacity
@@ -390,9 +396,10 @@ class Observer:
             if point != "waiting" or iid in self.ringing:
                 continue
             queue, since = self.entered[iid]
-            config = QUEUES[queue]
-            if config.max_wait_seconds is not None and iid not in self.callback:
-                assert now - since < config.max_wait_seconds, f"{iid} waits past max wait"
+            config = self.queues[queue]
+            max_wait = config.max_wait_seconds if config.overflow_action is not None else None
+            if max_wait is not None and iid not in self.callback:
+                assert now - since < max_wait, f"{iid} waits past max wait"
             for o, state in self.state.items():
                 if state in (S.READY, S.BUSY) and o not in self.pending:
                     assert not self.fits(o, iid, now), f"{iid} waits while {o} could take it"
@@ -430,6 +437,48 @@ class Observer:
         return sorted(i for ops in self.open.values() for i in ops)
 
 
+#: live configuration changes: each queue and operator changed, then back to the original
+QUEUE_VARIANTS = [
+    dataclasses.replace(
+        QUEUES[1],
+        priority=2,
+        steps=(ExpansionStep(0, parse_requirement("english >= 2")),),
+        wrap_up_seconds=12,
+        max_wait_seconds=40,
+    ),
+    dataclasses.replace(
+        QUEUES[1],
+        steps=(
+            ExpansionStep(0, parse_requirement("english >= 8")),
+            ExpansionStep(10, parse_requirement("english")),
+            ExpansionStep(50, parse_requirement("")),
+        ),
+    ),
+    dataclasses.replace(
+        QUEUES[2], priority=0, strategy=RoutingStrategy.LONGEST_IDLE, callback_priority_boost=2
+    ),
+    dataclasses.replace(
+        QUEUES[3],
+        strategy=RoutingStrategy.BEST_SKILL,
+        steps=(ExpansionStep(0, parse_requirement("english")),),
+    ),
+    dataclasses.replace(QUEUES[4], split=((1, 1), (2, 1))),
+    dataclasses.replace(
+        QUEUES[5], max_wait_seconds=20, steps=(ExpansionStep(0, parse_requirement("")),)
+    ),
+    dataclasses.replace(QUEUES[6], hotline_id=1, wrap_up_seconds=30),
+    *QUEUES.values(),
+]
+OPERATOR_VARIANTS = [
+    dataclasses.replace(OPERATORS[1], hotline_ids=frozenset({2})),
+    dataclasses.replace(OPERATORS[2], skills={"english": 9}),
+    dataclasses.replace(OPERATORS[3], capacity={CALL: 1, CHAT: 1}, call_while_chatting=False),
+    dataclasses.replace(OPERATORS[4], capacity={CHAT: 3}),
+    *OPERATORS.values(),
+]
+#: queues no other queue splits or overflows to
+RETIRABLE_QUEUES = (3, 5, 6)
+
 CALLER_EVENTS: list[Callable[[int], ev.Event]] = [
     ev.InteractionEnded,
     ev.CallerAbandoned,
@@ -448,6 +497,8 @@ class CenterMachine(RuleBasedStateMachine):
         self.seen = Observer()
         self.now = 0.0
         self.ids = 0
+        self.retired_queues: set[int] = set()
+        self.retired_operators: set[int] = set()
 
     def until(self, now: float) -> None:
         while (deadline := self.engine.next_deadline()) is not None and deadline <= now:
@@ -464,6 +515,11 @@ class CenterMachine(RuleBasedStateMachine):
 
     @rule(queue_id=st.sampled_from(ARRIVAL_QUEUES), priority=st.integers(0, 2))
     def arrive(self, queue_id: int, priority: int) -> None:
+        if queue_id in self.retired_queues:
+            self.until(self.now)
+            with pytest.raises(RoutingConfigError, match=r"retired|unknown queue"):  # or dropped
+                self.engine.handle(ev.InteractionArrived(self.ids + 1, queue_id), self.now)
+            return
         self.ids += 1
         channel = channel_of(queue_id)
         self.seen.channel[self.ids] = channel
@@ -471,7 +527,8 @@ class CenterMachine(RuleBasedStateMachine):
 
     @rule(operator_id=st.sampled_from(sorted(OPERATORS)))
     def ready(self, operator_id: int) -> None:
-        self.seen.pending.discard(operator_id)
+        if operator_id not in self.retired_operators:  # a retired one's ``ready`` is ignored
+            self.seen.pending.discard(operator_id)
         self.send(ev.OperatorWentReady(operator_id))
 
     @rule(operator_id=st.sampled_from(sorted(OPERATORS)), logout=st.booleans())
@@ -512,6 +569,37 @@ class CenterMachine(RuleBasedStateMachine):
     def extend_wrap_up(self, operator_id: int) -> None:
         self.send(ev.WrapUpExtended(operator_id, 15))
 
+    def configure(self, apply: Callable[[float], list[Command]]) -> None:
+        self.until(self.now)
+        self.seen.see(self.now, apply(self.now))
+
+    @rule(config=st.sampled_from(QUEUE_VARIANTS))
+    def reconfigure_queue(self, config: QueueConfig) -> None:
+        self.seen.queues[config.id] = config
+        self.retired_queues.discard(config.id)
+        self.configure(lambda now: self.engine.update_queue(config, now))
+
+    @rule(config=st.sampled_from(OPERATOR_VARIANTS))
+    def reconfigure_operator(self, config: OperatorConfig) -> None:
+        self.seen.operators[config.id] = config
+        self.retired_operators.discard(config.id)
+        self.configure(lambda now: self.engine.update_operator(config, now))
+
+    @rule(queue_id=st.sampled_from(RETIRABLE_QUEUES))
+    def retire_queue(self, queue_id: int) -> None:
+        """The queue keeps serving who is in it (its configuration stays in the observer)."""
+        self.retired_queues.add(queue_id)
+        self.configure(lambda now: self.engine.retire_queue(queue_id, now))
+
+    @rule(operator_id=st.sampled_from(sorted(OPERATORS)))
+    def retire_operator(self, operator_id: int) -> None:
+        if self.seen.state[operator_id] in (S.RESERVED, S.BUSY, S.WRAP_UP):
+            self.seen.pending.add(operator_id)  # logged out when the work is done
+        no_hotlines = dataclasses.replace(self.seen.operators[operator_id], hotline_ids=frozenset())
+        self.seen.operators[operator_id] = no_hotlines
+        self.retired_operators.add(operator_id)
+        self.configure(lambda now: self.engine.retire_operator(operator_id, now))
+
     @invariant()
     def states_agree(self) -> None:
         if hasattr(self, "engine"):
@@ -527,6 +615,10 @@ class CenterMachine(RuleBasedStateMachine):
         """Drain: everyone ready, every offer taken, every talk ended; then all are done."""
         if not hasattr(self, "engine"):
             return
+        for queue in QUEUES.values():  # back to the original configuration
+            self.reconfigure_queue(queue)
+        for operator in OPERATORS.values():
+            self.reconfigure_operator(operator)
         for _ in range(50):
             if all(p == "done" for p in self.seen.point.values()):
                 break

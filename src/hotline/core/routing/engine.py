@@ -16,6 +16,25 @@ Rule 4 (strategy): among eligible available operators the queue's strategy decid
 Rule 5 (time): offer timeouts, expansion steps, max-wait overflow and wrap-up ends are
         deadlines in one heap; ``next_deadline()`` gives the earliest, and any call with a
         later ``now`` fires the due ones first.
+Rule 6 (reconfiguration): a configuration change (``update_queue``, ``update_operator``,
+        ``retire_queue``, ``retire_operator``) is a decision point like any other (Rule 1)
+        and takes nothing away from anyone:
+        - work in hand is kept: a ringing offer still rings, a call still runs and its
+          wrap-up is the one configured when it ends; a change applies to the next offer;
+        - waiting interactions keep their place in line (``ordered_at`` and ``seq`` stay;
+          a change of the queue's priority moves them all alike), are re-evaluated at
+          once against the new eligibility and expansion steps and, if nobody may serve
+          them now, keep waiting (or overflow at once if a shortened max wait has passed);
+        - only the indexes of what changed are rebuilt: an operator's idle entries are
+          forgotten by bumping its version, a changed queue's heaps and pools are refilled;
+          expansion and max-wait deadlines are checked against the queue's current rules,
+          so those scheduled under the old ones lapse;
+        - a retired operator finishes its work and is then logged out, never offered again
+          (its ``ready`` is ignored, except that it ends a wrap-up early);
+        - a retired queue keeps serving the interactions already in it and takes no new
+          ones: arrivals and transfers to it raise RoutingConfigError, and no queue may
+          split or overflow to it; once empty it is dropped at the next change.
+        Configuring a retired id again (a re-activated operator) brings it back.
 Every change appends a ``Log`` command: the interaction event log of KPI.md.
 """
 
@@ -105,6 +124,30 @@ class RoutingConfigError(ValueError):
     """The routing configuration is inconsistent (the administrator's to fix)."""
 
 
+def _check_steps(config: QueueConfig) -> None:
+    if not config.steps or config.steps[0].after_seconds != 0:
+        raise RoutingConfigError(f"queue {config.id}: the first step must start at 0 s")
+    if any(a.after_seconds >= b.after_seconds for a, b in itertools.pairwise(config.steps)):
+        raise RoutingConfigError(f"queue {config.id}: expansion steps must be increasing")
+
+
+def _eligibility(config: OperatorConfig, q: QueueRuntime) -> Eligibility | None:
+    """Rule 3 for one queue: the first step whose requirement the operator meets."""
+    for i, step in enumerate(q.config.steps):
+        if step.requirement.matches(config.skills):
+            return Eligibility(q, i, step.requirement.score(config.skills))
+    return None
+
+
+def _step_after(config: QueueConfig, waited: float) -> int:
+    """The expansion step reached after waiting ``waited`` seconds."""
+    step = 0
+    for i, s in enumerate(config.steps):
+        if s.after_seconds <= waited:
+            step = i
+    return step
+
+
 class RoutingEngine:
     """One ACD over a set of queues and operators; see the module docstring for its rules."""
 
@@ -135,47 +178,246 @@ class RoutingEngine:
     # -- configuration ----------------------------------------------------------------------
 
     def configure_queue(self, config: QueueConfig) -> None:
-        if not config.steps or config.steps[0].after_seconds != 0:
-            raise RoutingConfigError(f"queue {config.id}: the first step must start at 0 s")
-        if any(a.after_seconds >= b.after_seconds for a, b in itertools.pairwise(config.steps)):
-            raise RoutingConfigError(f"queue {config.id}: expansion steps must be increasing")
+        """Add a queue.  Operators already configured become eligible for it at once (a
+        queue added live); its split and overflow targets are checked by the caller
+        (``__init__`` once all are known, :meth:`update_queue` for one added live)."""
+        _check_steps(config)
         if config.id in self._queues:
             raise RoutingConfigError(f"queue {config.id} configured twice")
         runtime = QueueRuntime.build(config)
         self._queues[config.id] = runtime
         if not config.split:
             self._by_hotline.setdefault(config.hotline_id, []).append(runtime)
+            self._link_queue(runtime)
 
     def _check_targets(self) -> None:
         for q in self._queues.values():
-            for target_id, weight in q.config.split:
-                if target_id not in self._queues or weight <= 0:
-                    raise RoutingConfigError(f"queue {q.id}: bad split target {target_id}/{weight}")
-            if q.config.overflow_action is OverflowAction.QUEUE:
-                target = q.config.overflow_target
-                if target is None or not target.isdigit() or int(target) not in self._queues:
-                    raise RoutingConfigError(f"queue {q.id}: overflow target {target!r} unknown")
+            self._check_queue_targets(q.config)
+
+    def _check_queue_targets(self, config: QueueConfig) -> None:
+        """Split and overflow targets must be queues that take new interactions."""
+        for target_id, weight in config.split:
+            target = self._queues.get(target_id)
+            if target is None or target.retired or weight <= 0:
+                raise RoutingConfigError(
+                    f"queue {config.id}: bad split target {target_id}/{weight}"
+                )
+        if config.overflow_action is OverflowAction.QUEUE:
+            name = config.overflow_target
+            target = self._queues.get(int(name)) if name is not None and name.isdigit() else None
+            if target is None or target.retired:
+                raise RoutingConfigError(f"queue {config.id}: overflow target {name!r} unknown")
 
     def configure_operator(self, config: OperatorConfig) -> None:
         if config.id in self._operators:
             raise RoutingConfigError(f"operator {config.id} configured twice")
         op = OperatorRuntime(config=config)
+        self._link_operator(op)
+        self._operators[config.id] = op
+
+    def _link_operator(self, op: OperatorRuntime) -> None:
+        """Rule 3: fill ``op.eligible`` (empty before) from its hotlines and skills."""
+        config = op.config
+        serving = op.state in _SERVING
         for hotline_id in config.hotline_ids:
             for q in self._by_hotline.get(hotline_id, ()):
-                for i, step in enumerate(q.config.steps):
-                    if step.requirement.matches(config.skills):
-                        score = step.requirement.score(config.skills)
-                        op.eligible.append(Eligibility(q, i, score))
-                        op.channels.add(q.config.channel)
-                        q.eligible_operators += 1
-                        break
-        self._operators[config.id] = op
+                el = _eligibility(config, q)
+                if el is not None:
+                    op.eligible.append(el)
+                    op.channels.add(q.channel)
+                    q.eligible_operators += 1
+                    q.staffed += serving
 
     def has_queue(self, queue_id: int) -> bool:
         return queue_id in self._queues
 
     def has_operator(self, operator_id: int) -> bool:
         return operator_id in self._operators
+
+    # -- live reconfiguration (Rule 6) -------------------------------------------------------
+
+    def queue_config(self, queue_id: int) -> QueueConfig | None:
+        """The configuration a queue routes by, or None if unknown or retired."""
+        q = self._queues.get(queue_id)
+        return None if q is None or q.retired else q.config
+
+    def operator_config(self, operator_id: int) -> OperatorConfig | None:
+        """The configuration an operator is offered work by, or None if unknown or retired."""
+        op = self._operators.get(operator_id)
+        return None if op is None or op.retired else op.config
+
+    def queue_ids(self) -> list[int]:
+        """The queues taking new interactions (not retired)."""
+        return [q.id for q in self._queues.values() if not q.retired]
+
+    def operator_ids(self) -> list[int]:
+        """The operators who may be offered work (not retired)."""
+        return [op.id for op in self._operators.values() if not op.retired]
+
+    def update_operator(self, config: OperatorConfig, now: float) -> list[Command]:
+        """Adopt an operator's new hotlines, skills or capacity (Rule 6); a new id is added."""
+        out: list[Command] = []
+        op = self._operators.get(config.id)
+        if op is None:
+            self.configure_operator(config)
+            return out
+        if config == op.config and not op.retired:
+            return out
+        self._fire_due(now, out)
+        op.retired = False
+        self._relink_operator(op, config, now, out)
+        self._sweep_retired()
+        return out
+
+    def retire_operator(self, operator_id: int, now: float) -> list[Command]:
+        """Remove an operator (Rule 6): it finishes its work and is then logged out."""
+        out: list[Command] = []
+        op = self._operators.get(operator_id)
+        if op is None or op.retired:
+            return out
+        self._fire_due(now, out)
+        self._go_not_ready(op, "logout", now, out)  # at once if idle, after its work if not
+        op.retired = True
+        self._relink_operator(op, op.config, now, out)
+        self._sweep_retired()
+        return out
+
+    def _relink_operator(
+        self, op: OperatorRuntime, config: OperatorConfig, now: float, out: list[Command]
+    ) -> None:
+        serving = op.state in _SERVING
+        for el in op.eligible:
+            el.queue.eligible_operators -= 1
+            el.queue.staffed -= serving
+        op.eligible = []
+        op.channels = set()
+        op.reconfigure(config)
+        if not op.retired:
+            self._link_operator(op)
+        op.version += 1  # forget its idle-pool entries everywhere; re-indexed just below
+        if op.pending is None and (op.state is _READY or op.state is _BUSY):
+            self._operator_free(op, now, out)  # take what it may serve now, or wait indexed
+
+    def update_queue(self, config: QueueConfig, now: float) -> list[Command]:
+        """Adopt a queue's new routing rules (Rule 6); a new id is added.  A queue cannot
+        change its channel nor become (or stop being) a split live: RoutingConfigError."""
+        out: list[Command] = []
+        _check_steps(config)
+        q = self._queues.get(config.id)
+        if q is None:
+            self._check_queue_targets(config)
+            self.configure_queue(config)
+            return out
+        old = q.config
+        if config == old and not q.retired:
+            return out
+        if config.channel is not old.channel or bool(config.split) != bool(old.split):
+            raise RoutingConfigError(
+                f"queue {config.id}: the channel and being a split cannot change live"
+            )
+        self._check_queue_targets(config)
+        self._fire_due(now, out)
+        # who is in the queue, waiting or ringing (talking ones keep their operator)
+        visits = [
+            w
+            for w in self._interactions.values()
+            if w.queue is q and (w.status == WAITING or w.status == OFFERED)
+        ]
+        if not old.split:
+            self._by_hotline[old.hotline_id].remove(q)
+            self._unlink_queue(q)
+        q.reset(config)
+        q.retired = False
+        if not config.split:
+            self._by_hotline.setdefault(config.hotline_id, []).append(q)
+            self._link_queue(q)
+        shift = config.priority - old.priority
+        boost = config.callback_priority_boost - old.callback_priority_boost
+        for w in visits:
+            w.priority += shift + (boost if w.callback else 0)
+        visits.sort(key=lambda w: (-w.priority, w.ordered_at, w.seq))
+        for w in visits:
+            w.step = _step_after(config, now - w.queued_at)
+            if w.step + 1 < len(config.steps):
+                at = w.queued_at + config.steps[w.step + 1].after_seconds
+                self._schedule(at, _EXPAND, w, w.step)
+            if config.max_wait_seconds is not None and config.overflow_action is not None:
+                at = w.queued_at + config.max_wait_seconds
+                if at > now and not w.callback:  # else: overflow now (below) or on coming back
+                    self._schedule(at, _MAX_WAIT, w, w.seq)
+            if w.status != WAITING:
+                continue  # ringing: the new rules apply if the offer comes back (_requeue)
+            self._requeue(w, now, out)  # offer at once, or wait (or overflow if past max)
+        self._sweep_retired()
+        return out
+
+    def retire_queue(self, queue_id: int, now: float) -> list[Command]:
+        """Remove a queue (Rule 6): it serves who is in it and takes nobody new."""
+        out: list[Command] = []
+        q = self._queues.get(queue_id)
+        if q is None or q.retired:
+            return out
+        for other in self._queues.values():
+            config = other.config
+            if (
+                other is not q
+                and not other.retired
+                and (
+                    any(target == queue_id for target, _ in config.split)
+                    or (
+                        config.overflow_action is OverflowAction.QUEUE
+                        and config.overflow_target == str(queue_id)
+                    )
+                )
+            ):
+                raise RoutingConfigError(f"queue {queue_id} is still a target of queue {other.id}")
+        self._fire_due(now, out)
+        q.retired = True
+        self._sweep_retired()
+        return out
+
+    def _link_queue(self, q: QueueRuntime) -> None:
+        """Rule 3 for a queue added or changed: eligibility of every operator, and the free
+        ones into its idle pools (they are idle: nothing they may take is waiting)."""
+        hotline_id = q.config.hotline_id
+        for op in self._operators.values():
+            if op.retired or hotline_id not in op.config.hotline_ids:
+                continue
+            el = _eligibility(op.config, q)
+            if el is None:
+                continue
+            op.eligible.append(el)
+            op.channels.add(q.channel)
+            q.eligible_operators += 1
+            if op.state in _SERVING:
+                q.staffed += 1
+            if (
+                op.pending is None
+                and (op.state is _READY or op.state is _BUSY)
+                and op.available_for(q.channel)
+            ):
+                key = self._strategy_key(q, op, el.score)
+                q.idle[el.first_step].push((key, op.id, op.version, op))
+
+    def _unlink_queue(self, q: QueueRuntime) -> None:
+        for op in self._operators.values():
+            if any(el.queue is q for el in op.eligible):
+                op.eligible = [el for el in op.eligible if el.queue is not q]
+                op.channels = {el.queue.channel for el in op.eligible}
+
+    def _sweep_retired(self) -> None:
+        """Drop the retired queues nobody is in any more."""
+        retired = [q for q in self._queues.values() if q.retired]
+        if not retired:
+            return
+        busy = {id(w.queue) for w in self._interactions.values()}
+        for q in retired:
+            if id(q) in busy:
+                continue
+            del self._queues[q.id]
+            if not q.config.split:
+                self._by_hotline[q.config.hotline_id].remove(q)
+                self._unlink_queue(q)
 
     # -- the driver's interface -------------------------------------------------------------
 
@@ -301,6 +543,8 @@ class RoutingEngine:
         if iid in self._interactions:
             return  # a duplicate delivery: the interaction is already in the engine
         q = self._queues.get(event.queue_id) or self._queue(event.queue_id)
+        if q.retired:
+            raise RoutingConfigError(f"queue {q.id} is retired: it takes no new interactions")
         if q.config.split:
             q = self._resolve_split(q, 0)
         out.append(Log(iid, _ARRIVED, now, {"queue_id": event.queue_id}))
@@ -675,7 +919,10 @@ class RoutingEngine:
         w = self._interactions.get(iid)
         if w is None or w.status != TALKING:
             return
-        target = self._resolve_split(self._queue(queue_id), 0)
+        target = self._queue(queue_id)
+        if target.retired:
+            raise RoutingConfigError(f"queue {queue_id} is retired: it takes no new interactions")
+        target = self._resolve_split(target, 0)
         out.append(Log(iid, EventType.TRANSFERRED, now, {"to_queue": target.id}))
         self._finish_talk(w, now, out)
         new = Waiting(iid, target, w.channel, target.config.priority, now, next(self._seq), now)
@@ -684,6 +931,10 @@ class RoutingEngine:
     # -- operators --------------------------------------------------------------------------
 
     def _go_ready(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        if op.retired:  # removed from the configuration: stays away (Rule 6)
+            if op.state is _WRAP_UP:
+                self._end_wrap(op, now, out)  # ends it early; the logout due follows
+            return
         called_off = op.pending is not None
         op.pending = None
         if op.state is OperatorState.WRAP_UP:
@@ -751,13 +1002,30 @@ class RoutingEngine:
 
     @staticmethod
     def _deadline_valid(entry: tuple[float, int, int, Any, int]) -> bool:
-        _at, _seq, kind, obj, token = entry
+        at, _seq, kind, obj, token = entry
         if kind == _OFFER_TIMEOUT:
             return bool(obj.status == OFFERED and obj.offer_token == token)
+        # Expansion and max-wait deadlines are also checked against the queue's current
+        # configuration: after update_queue, those scheduled under the old one are stale.
         if kind == _EXPAND:
-            return bool(obj.status in (WAITING, OFFERED) and obj.step == token)
+            if obj.status not in (WAITING, OFFERED) or obj.step != token:
+                return False
+            steps = obj.queue.config.steps
+            return bool(
+                token + 1 < len(steps) and at == obj.queued_at + steps[token + 1].after_seconds
+            )
         if kind == _MAX_WAIT:
-            return bool(obj.status == WAITING and not obj.callback and obj.seq == token)
+            # still valid while ringing: ``next_deadline`` drops invalid entries from the top
+            # of the heap before their time, and one dropped while the offer rang would be
+            # lost if the offer came back before it was due (_requeue checks only past ones)
+            if obj.status not in (WAITING, OFFERED) or obj.callback or obj.seq != token:
+                return False
+            config = obj.queue.config
+            return bool(
+                config.max_wait_seconds is not None
+                and config.overflow_action is not None
+                and at == obj.queued_at + config.max_wait_seconds
+            )
         return bool(obj.state is OperatorState.WRAP_UP and obj.wrap_token == token)
 
     def _fire_due(self, now: float, out: list[Command]) -> None:
@@ -772,7 +1040,8 @@ class RoutingEngine:
             elif kind == _EXPAND:
                 self._expand(obj, at, out)
             elif kind == _MAX_WAIT:
-                self._overflow(obj, at, out)
+                if obj.status == WAITING:  # ringing: _requeue overflows it if it comes back
+                    self._overflow(obj, at, out)
             else:
                 self._end_wrap(obj, at, out)
 

@@ -81,10 +81,17 @@ class OperatorRuntime:
     eligible: list[Eligibility] = field(default_factory=list)
     channels: set[Channel] = field(default_factory=set)  # of the queues it is eligible for
     multitasks: bool = field(init=False)  # may hold several interactions at once
+    #: removed from the configuration: finishes its work, is never offered any more
+    retired: bool = False
 
     def __post_init__(self) -> None:
         self.id = self.config.id
         config = self.config
+        self.multitasks = config.call_while_chatting or any(n > 1 for n in config.capacity.values())
+
+    def reconfigure(self, config: OperatorConfig) -> None:
+        """Adopt ``config`` (same id); the engine rebuilds the eligibility around it."""
+        self.config = config
         self.multitasks = config.call_while_chatting or any(n > 1 for n in config.capacity.values())
 
     def available_for(self, channel: Channel) -> bool:
@@ -120,6 +127,8 @@ class QueueRuntime:
     eligible_operators: int = 0
     split_current: list[int] = field(default_factory=list)
     random_clock: float = 0.0  # the random strategy's race clock (engine._strategy_key)
+    #: removed from the configuration: serves who is already in it, takes nobody new
+    retired: bool = False
 
     @classmethod
     def build(cls, config: QueueConfig) -> QueueRuntime:
@@ -136,6 +145,21 @@ class QueueRuntime:
         self.id = self.config.id
         self.channel = self.config.channel
         self.strategy = self.config.strategy
+
+    def reset(self, config: QueueConfig) -> None:
+        """Adopt ``config`` (same id) with empty indexes; the engine refills them.  The
+        handle-time history stays: it is the queue's, not its configuration's."""
+        self.config = config
+        self.channel = config.channel
+        self.strategy = config.strategy
+        self.waiting = [[] for _ in config.steps]
+        self.idle = [IdlePool() for _ in config.steps]
+        self.live_by_priority = {}
+        self.live = 0
+        self.staffed = 0
+        self.eligible_operators = 0
+        if len(self.split_current) != len(config.split):
+            self.split_current = [0] * len(config.split)
 
     def live_ahead_of(self, priority: int) -> int:
         """Waiting interactions that would be served before a new one of ``priority``."""
