@@ -33,6 +33,7 @@ from hotline.telephony.prompts import PromptLibrary, ensure_prompts
 from hotline.telephony.transport import SipTransport, start_sip_transport
 from hotline.web.api.deps import ApiContext
 from hotline.web.app import create_app
+from hotline.web.live_hub import LiveHub
 
 #: seconds each part of telephony gets to close at shutdown
 CLOSE_TIMEOUT_S = 5.0
@@ -84,7 +85,7 @@ async def serve(settings: Settings, *, before_serve: BeforeServe | None = None) 
         sip_host = settings.sip_host_port[0]
         telephony = await start_telephony(settings, db)
         context.live = telephony.control
-        app = create_app(context)
+        app = create_app(context, hub=LiveHub(telephony.center, db))
         sip = telephony.transport
         http_host, http_port = settings.http_host_port
         server = _Server(

@@ -17,12 +17,15 @@ from starlette.routing import compile_path
 
 import hotline
 from hotline.store.migrate import current_revision, head_revision
-from hotline.web.api import auth, interactions, telephony
+from hotline.web.api import auth, callbacks, interactions, kb_search, telephony
+from hotline.web.api import recordings as recordings_api
 from hotline.web.api import reports as reports_api
 from hotline.web.api.crud import crud_router
 from hotline.web.api.deps import ApiContext
 from hotline.web.api.errors import install_error_handlers
 from hotline.web.api.resources import SPECS
+from hotline.web.live_hub import LiveHub
+from hotline.web.pages import install_pages
 
 
 class _RouteTemplates:
@@ -57,7 +60,7 @@ class _RouteTemplates:
         return [(compile_path(t)[0], t) for t in ordered]
 
 
-def create_app(ctx: ApiContext) -> FastAPI:
+def create_app(ctx: ApiContext, *, hub: LiveHub | None = None) -> FastAPI:
     app = FastAPI(
         title="Hotline",
         version=hotline.__version__,
@@ -69,12 +72,16 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth.router)
+    api.include_router(kb_search.router)  # before /kb-articles/{item_id} shadows /search
     for spec in SPECS:
         api.include_router(crud_router(spec))
     api.include_router(interactions.router)
     api.include_router(telephony.router)
     api.include_router(reports_api.router)
+    api.include_router(recordings_api.router)
+    api.include_router(callbacks.router)
     app.include_router(api)
+    install_pages(app, hub)
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
