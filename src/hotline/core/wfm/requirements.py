@@ -2,11 +2,12 @@
 
 Each interval is an independent steady-state queue (the usual WFM assumption: intervals
 of 15-60 minutes are long against a handle time of minutes), staffed by
-:func:`hotline.core.wfm.erlang.staffing` — Erlang C, or Erlang A with ``patience``.  A
-week of 15-minute intervals repeats the same (calls, AHT) pairs often (quiet nights are
-all 0), so answers are memoised per distinct pair; forecasts are fractional calls, which
-``staffing`` takes as a mean rate.  Supervisors are ``⌈scheduled / 10⌉`` per interval
-(1 per 10 operators on the floor, ``SUPERVISOR_SPAN``).
+:func:`hotline.core.wfm.erlang_grid.staffing_grid` (Erlang C, all intervals at once,
+the scalar's answers) or :func:`hotline.core.wfm.erlang.staffing` (Erlang A with
+``patience``).  A week of 15-minute intervals repeats the same (calls, AHT) pairs often
+(quiet nights are all 0), so answers are computed once per distinct pair; forecasts are
+fractional calls, which staffing takes as a mean rate.  Supervisors are
+``⌈scheduled / 10⌉`` per interval (1 per 10 operators on the floor, ``SUPERVISOR_SPAN``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hotline.core.wfm.erlang import StaffingError, StaffingResult, staffing
+from hotline.core.wfm.erlang_grid import staffing_grid
 
 __all__ = ["SUPERVISOR_SPAN", "Requirements", "requirements", "supervisors_for"]
 
@@ -65,6 +67,25 @@ def requirements(
     if volume.shape != handle.shape or volume.ndim != 1:
         raise StaffingError(
             "aht", f"needs one value per interval ({handle.shape} vs {volume.shape})"
+        )
+    if patience is None:  # Erlang C: the whole week at once (erlang_grid, same answers)
+        grid = staffing_grid(
+            volume,
+            interval_seconds,
+            np.where(volume == 0.0, 1.0, handle),  # no calls: the AHT does not matter
+            target_sl,
+            answer_within,
+            max_occupancy=max_occupancy,
+            max_asa=max_asa,
+            shrinkage=shrinkage,
+        )
+        scheduled = grid.scheduled_agents
+        return Requirements(
+            grid.agents,
+            scheduled,
+            -(-scheduled // SUPERVISOR_SPAN),
+            grid.service_level,
+            grid.occupancy,
         )
     memo: dict[tuple[float, float], StaffingResult] = {}
     n = len(volume)
