@@ -465,3 +465,21 @@ async def test_given_more_rows_than_a_page_when_paging_then_limit_offset_total_a
         refused = await client.get("/api/v1/contacts", params=params, headers=supervisor)
         assert refused.status_code == 422, (params, refused.text)
         assert refused.json()["error_id"] == "validation_error"
+
+
+async def test_given_a_supervisor_when_deactivating_their_own_account_then_422_and_still_logged_in(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = auth(world.a.tokens[Role.SUPERVISOR])
+    own = world.a.user_ids[Role.SUPERVISOR]
+    response = await client.patch(f"/api/v1/users/{own}", json={"active": False}, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "active" in response.json()["message"]
+    me = await client.get("/api/v1/auth/me", headers=headers)
+    assert me.status_code == 200 and me.json()["active"] is True
+    # another user of the tenant may still be switched off (and back on) by them
+    operator = world.a.user_ids[Role.OPERATOR]
+    off = await client.patch(f"/api/v1/users/{operator}", json={"active": False}, headers=headers)
+    assert off.status_code == 200 and off.json()["active"] is False
+    on = await client.patch(f"/api/v1/users/{operator}", json={"active": True}, headers=headers)
+    assert on.status_code == 200 and on.json()["active"] is True

@@ -120,7 +120,13 @@ async def test_given_app_when_fetching_openapi_then_valid_document_with_every_ro
                 "/api/v1/users/{user_id}/sip-password": {"put"},
                 "/api/v1/flow-schema": {"get"},
                 "/api/v1/hotlines/{hotline_id}/flows": {"get", "post"},
-                "/api/v1/hotlines/{hotline_id}/flows/{version}/publish": {"post"}}  # fmt: skip
+                "/api/v1/hotlines/{hotline_id}/flows/{version}/publish": {"post"},
+                # reports and imports, recordings, callbacks, knowledge-base search
+                "/api/v1/reports/kpis": {"get"}, "/api/v1/imports/history": {"post"},
+                "/api/v1/recordings": {"get"},
+                "/api/v1/recordings/{recording_id}/audio": {"get"},
+                "/api/v1/callbacks": {"get", "post"},
+                "/api/v1/kb-articles/search": {"get"}}  # fmt: skip
     for spec in SPECS:
         expected[f"/api/v1{spec.path}"] = {"get", "post"}
         expected[f"/api/v1{spec.path}/{{item_id}}"] = {"get", "patch", "delete"}

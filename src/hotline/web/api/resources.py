@@ -150,6 +150,10 @@ async def _build_user(
 async def _apply_user(
     session: AsyncSession, p: Principal, row: m.User, changes: dict[str, Any], now: dt.datetime
 ) -> None:
+    if row.id == p.user_id and changes.get("active") is False:
+        # a user who switches themselves off is locked out with nobody told; another
+        # administrator or supervisor of the tenant must do it
+        raise invalid("active", "you cannot deactivate your own account")
     password = changes.pop("password", None)
     if password is not None:
         row.password_hash = await asyncio.to_thread(hash_password, password)
