@@ -18,7 +18,7 @@ import uvicorn
 
 from hotline.core.ratelimit import SlidingWindowLimiter
 from hotline.live.center import LiveCenter
-from hotline.live.control import LiveControlImpl
+from hotline.live.control import LiveControlImpl, SoftphoneControlImpl
 from hotline.live.directory import load_directory
 from hotline.live.eventlog import EventLogWriter
 from hotline.observability import Metrics, configure_logging
@@ -31,6 +31,7 @@ from hotline.telephony.media.inprocess import InProcessMedia
 from hotline.telephony.media.rtpengine import RtpengineMedia
 from hotline.telephony.prompts import PromptLibrary, ensure_prompts
 from hotline.telephony.transport import SipTransport, start_sip_transport
+from hotline.telephony.webrtc.softphones import Softphones, use_ice_hosts
 from hotline.web.api.deps import ApiContext
 from hotline.web.app import create_app
 from hotline.web.live_hub import LiveHub
@@ -85,6 +86,7 @@ async def serve(settings: Settings, *, before_serve: BeforeServe | None = None) 
         sip_host = settings.sip_host_port[0]
         telephony = await start_telephony(settings, db)
         context.live = telephony.control
+        context.softphones = SoftphoneControlImpl(telephony.b2bua, telephony.softphones)
         app = create_app(context, hub=LiveHub(telephony.center, db))
         sip = telephony.transport
         http_host, http_port = settings.http_host_port
@@ -144,6 +146,7 @@ class Telephony:
         b2bua: B2bua,
         transport: SipTransport,
         control: LiveControlImpl,
+        softphones: Softphones,
     ) -> None:
         self.writer = writer
         self.center = center
@@ -151,10 +154,12 @@ class Telephony:
         self.b2bua = b2bua
         self.transport = transport
         self.control = control
+        self.softphones = softphones
 
     async def close(self) -> None:
         for step, closing in (
             ("b2bua", self.b2bua.close),
+            ("softphones", self.softphones.close_all),
             ("transport", self.transport.close),
             ("media", self.media.close),
             ("eventlog", self.writer.close),
@@ -179,18 +184,37 @@ async def start_telephony(settings: Settings, db: Database) -> Telephony:
     wildcard = sip_host in ("0.0.0.0", "::")  # noqa: S104 - a comparison, not a bind
     media = await _start_media(settings, advertised if wildcard else sip_host, relay)
     secret = (settings.sip_secret or secrets.token_hex(32)).encode()
+    ice_hosts = [h.strip() for h in (settings.webrtc_hosts or "").split(",") if h.strip()]
+    if not ice_hosts and _loopback(settings.http_host_port[0]) and _loopback(advertised):
+        # a demo on one machine: the browser can only reach us on loopback, which
+        # aioice leaves out by default
+        ice_hosts = [advertised]
+    if ice_hosts:
+        use_ice_hosts(ice_hosts)
+    # the softphones' RTP gateway talks to media legs where the legs listen
+    if settings.media_backend == "rtpengine":
+        legs_host = settings.rtpengine_media_host or settings.rtpengine_ng_host_port[0]
+    else:
+        legs_host = advertised if wildcard else sip_host
+    softphones = Softphones(legs_host)
     b2bua = B2bua(
         TelephonySettings(data_dir=settings.data_dir, advertised_host=advertised, secret=secret),
         center,
         media,
         library,
+        softphones=softphones,
     )
     relay.target = b2bua
     transport = await start_sip_transport(
         sip_host, sip_port, b2bua.on_message, log=structlog.get_logger("hotline.sip")
     )
     b2bua.attach(transport)
-    return Telephony(writer, center, media, b2bua, transport, LiveControlImpl(db, center, b2bua))
+    control = LiveControlImpl(db, center, b2bua)
+    return Telephony(writer, center, media, b2bua, transport, control, softphones)
+
+
+def _loopback(host: str) -> bool:
+    return host.startswith("127.") or host in ("::1", "localhost")
 
 
 async def _start_media(

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     rtpengine_symmetric_rtp: bool = True
     #: the address phones send RTP to (the daemon's --interface); default: the ng host
     rtpengine_media_host: str | None = None
+    #: ICE host candidates of browser softphones, comma-separated (default: every
+    #: interface but loopback, aioice's choice); e.g. 127.0.0.1 for a laptop demo
+    webrtc_hosts: str | None = None
     #: where pre-rendered prompts live; default DATA_DIR/prompts
     prompts_dir: Path | None = None
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hotline.core import events as ev
 from hotline.live.center import LiveCenter
 from hotline.live.directory import load_directory
 from hotline.store.db import Database
 from hotline.telephony.b2bua import B2bua
+from hotline.telephony.webrtc.phone import SoftphoneError
+from hotline.telephony.webrtc.softphones import Softphones
 
-__all__ = ["LiveControlImpl"]
+__all__ = ["LiveControlImpl", "SoftphoneControlImpl"]
 
 
 class LiveControlImpl:
@@ -60,3 +64,32 @@ class LiveControlImpl:
     async def reload(self) -> None:
         self._center.reload(await load_directory(self._db))
         self._b2bua.flush()  # the change may have offered a waiting call: ring it now
+
+
+class SoftphoneControlImpl:
+    """Browser softphones as the API drives them (``web.api.deps.SoftphoneControl``)."""
+
+    def __init__(self, b2bua: B2bua, softphones: Softphones) -> None:
+        self._b2bua = b2bua
+        self._softphones = softphones
+
+    async def open(self, operator_id: int, offer_sdp: str) -> str:
+        try:
+            return await self._softphones.open(operator_id, offer_sdp)
+        except SoftphoneError as exc:
+            raise ValueError(str(exc)) from exc
+
+    async def close(self, operator_id: int) -> bool:
+        return await self._softphones.close(operator_id)
+
+    def status(self, operator_id: int) -> dict[str, Any] | None:
+        phone = self._softphones.get(operator_id)
+        if phone is None:
+            return None
+        return {"state": phone.connection_state, "in_call": phone.in_call, **phone.stats.as_dict()}
+
+    def answer(self, interaction_id: int, operator_id: int) -> bool:
+        return self._b2bua.answer_in_browser(interaction_id, operator_id)
+
+    def decline(self, interaction_id: int, operator_id: int) -> bool:
+        return self._b2bua.decline_in_browser(interaction_id, operator_id)

@@ -95,6 +95,8 @@ from hotline.telephony.uas import (
     quote,
     refusal,
 )
+from hotline.telephony.webrtc.phone import BrowserPhone
+from hotline.telephony.webrtc.softphones import Softphones
 
 __all__ = ["B2bua", "TelephonySettings"]
 
@@ -136,8 +138,12 @@ class B2bua:
         prompts: PromptLibrary,
         *,
         clock: Callable[[], float] = time.time,
+        softphones: Softphones | None = None,
     ) -> None:
         self.settings = settings
+        self.softphones = softphones
+        if softphones is not None:
+            softphones.on_gone = self.browser_phone_gone
         self.center = center
         self.media = media
         self.prompts = prompts
@@ -157,6 +163,8 @@ class B2bua:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._flows: dict[int, Any] = {}
         self._local_media: dict[str, tuple[str, int]] = {}
+        # operator legs bridged to a browser softphone: detached when the leg closes
+        self._browser_legs: dict[str, BrowserPhone] = {}
         self._hangup_after: dict[int, Call] = {}
         center.subscribe(self._on_command)
         self.stats = {"calls": 0, "answered": 0, "rejected": 0}
@@ -700,6 +708,8 @@ class B2bua:
             self.center.handle(ev.OfferDeclined(call.interaction_id, leg.operator_id))
 
     def _operator_answered(self, call: Call, leg: OperatorLeg, response: SipResponse) -> None:
+        if leg.invite is None or leg.invite_key is None:
+            return  # a browser leg has no INVITE: its answer comes from answer_in_browser
         dialog = dialog_as_uac(leg.invite, response)
         ack = build_ack_for_2xx(dialog, 1, via=self._via(leg.transport))
         self.layer.send_stateless(ack, leg.destination, leg.transport)
@@ -720,7 +730,12 @@ class B2bua:
             self._send_bye(dialog, leg.destination, leg.transport, call, "operator")
             self._operator_failed(call, leg, "sdp")
             return
-        self.media.connect(leg.leg_id, _remote(choice))
+        self._operator_connected(call, leg, _remote(choice))
+
+    def _operator_connected(self, call: Call, leg: OperatorLeg, remote: RemoteMedia) -> None:
+        """The operator answered (phone's 200 OK or the browser's answer): bridge,
+        record, and tell routing."""
+        self.media.connect(leg.leg_id, remote)
         leg.answered = True
         call.phase = CallPhase.TALKING
         call.answered_at = self.clock()
@@ -768,6 +783,10 @@ class B2bua:
         if call is None or info is None:
             self.center.handle(ev.OfferDeclined(offer.interaction_id, offer.operator_id))
             return
+        phone = self.softphones.get(offer.operator_id) if self.softphones is not None else None
+        if phone is not None and not phone.in_call:
+            self._keep(asyncio.get_running_loop().create_task(self._ring_browser(call, offer)))
+            return
         bindings = self.registrar.lookup(info.login, self.clock())
         if not bindings:
             log.info("b2bua.no_phone", operator=info.login)
@@ -778,26 +797,35 @@ class B2bua:
         )
         self._keep(task)
 
-    async def _ring_phone(self, call: Call, offer: cmd.Offer, info: Any, binding: Any) -> None:
+    async def _open_operator_leg(self, call: Call, offer: cmd.Offer) -> str | None:
+        """A media leg for the operator's side; None (offer declined or moot) when no
+        port is free or the caller left meanwhile."""
         leg_id = f"o{call.interaction_id}.{_token()[:6]}"
         try:
             local = await self.media.open_leg(leg_id)
         except MediaError:
             self.center.handle(ev.OfferDeclined(offer.interaction_id, offer.operator_id))
-            return
+            return None
         if call.phase is not CallPhase.QUEUED or call.interaction_id not in self.calls:
             await self.media.close_leg(leg_id)
-            return
+            return None
         self._local_media[leg_id] = (local.host, local.port)
         call.legs.append(leg_id)
         self._by_leg[leg_id] = call
+        return leg_id
+
+    async def _ring_phone(self, call: Call, offer: cmd.Offer, info: Any, binding: Any) -> None:
+        leg_id = await self._open_operator_leg(call, offer)
+        if leg_id is None:
+            return
+        local_host, local_port = self._local_media[leg_id]
         greeting = render_greeting(
             call.hotline.greeting_template,
             operator=info.display_name,
             company=call.hotline.tenant_name,
         )
         body = sdp.build_offer(
-            session_id=call.interaction_id, version=1, host=local.host, port=local.port
+            session_id=call.interaction_id, version=1, host=local_host, port=local_port
         )
         transport = binding.transport
         host = self._host_port
@@ -832,11 +860,79 @@ class B2bua:
         self._client_txn[key] = (call, "invite")
         self._flush()
 
+    async def _ring_browser(self, call: Call, offer: cmd.Offer) -> None:
+        """The browser softphone "rings": the desktop shows the offer (live hub) with an
+        answer button; only the media leg is opened here, ready to bridge."""
+        leg_id = await self._open_operator_leg(call, offer)
+        if leg_id is None:
+            return
+        call.operator = OperatorLeg(
+            operator_id=offer.operator_id,
+            leg_id=leg_id,
+            invite=None,
+            invite_key=None,
+            destination=("", 0),
+            transport="webrtc",
+            browser=True,
+        )
+
+    def answer_in_browser(self, interaction_id: int, operator_id: int) -> bool:
+        """The operator pressed "answer" on the desktop with the browser softphone on."""
+        call = self.calls.get(interaction_id)
+        phone = self.softphones.get(operator_id) if self.softphones is not None else None
+        leg = call.operator if call is not None else None
+        if (
+            call is None
+            or leg is None
+            or phone is None
+            or not leg.browser
+            or leg.operator_id != operator_id
+            or leg.answered
+            or leg.cancelled
+            or call.phase is not CallPhase.QUEUED
+        ):
+            return False
+        host, port = phone.rtp_address
+        phone.attach(self._local_media[leg.leg_id])
+        self._browser_legs[leg.leg_id] = phone
+        self._operator_connected(call, leg, RemoteMedia(host, port, Codec.PCMU, None))
+        self._pump()
+        return True
+
+    def decline_in_browser(self, interaction_id: int, operator_id: int) -> bool:
+        """The operator rejected a ringing offer: routing offers the call to someone else."""
+        call = self.calls.get(interaction_id)
+        leg = call.operator if call is not None else None
+        if call is None or leg is None or not leg.browser or leg.operator_id != operator_id:
+            return False
+        if leg.answered or leg.cancelled:
+            return False
+        self._operator_failed(call, leg, "declined")
+        self._pump()
+        return True
+
+    def browser_phone_gone(self, operator_id: int) -> None:
+        """A softphone's connection ended: its call ends as if the operator hung up, a
+        ringing offer is declined."""
+        for call in list(self.calls.values()):
+            leg = call.operator
+            if leg is None or not leg.browser or leg.operator_id != operator_id:
+                continue
+            if leg.answered:
+                self._operator_left(call)
+            elif not leg.cancelled:
+                self._operator_failed(call, leg, "softphone_gone")
+        self._pump()
+
     def _cancel_ring(self, call: Call) -> None:
         leg = call.operator
         if leg is None or leg.cancelled:
             return
         leg.cancelled = True
+        if leg.invite is None:  # the browser: nothing was sent, nothing to cancel
+            call.operator = None
+            self._close_leg(call, leg.leg_id)
+            return
         cancel = build_cancel(leg.invite)
         key = self.layer.request(cancel, leg.destination, leg.transport, time.monotonic())
         self._client_txn[key] = (call, "cancel")
@@ -1255,6 +1351,9 @@ class B2bua:
             self._close_leg(call, leg)
 
     def _close_leg(self, call: Call, leg_id: str) -> None:
+        phone = self._browser_legs.pop(leg_id, None)
+        if phone is not None:
+            phone.detach()
         if leg_id in call.legs:
             call.legs.remove(leg_id)
         self._by_leg.pop(leg_id, None)

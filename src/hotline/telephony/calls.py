@@ -26,12 +26,17 @@ class CallPhase(enum.Enum):
 
 @dataclass(slots=True, eq=False)
 class OperatorLeg:
+    """The operator's side of a call: a SIP phone rung with our INVITE, or (``browser``)
+    the browser softphone, which has no SIP dialog: it rings on the desktop page and
+    answers through the API (``B2bua.answer_in_browser``)."""
+
     operator_id: int
     leg_id: str
-    invite: SipRequest
-    invite_key: ClientKey
+    invite: SipRequest | None
+    invite_key: ClientKey | None
     destination: Address
     transport: str
+    browser: bool = False
     dialog: Dialog | None = None
     answered: bool = False
     cancelled: bool = False

@@ -52,6 +52,23 @@ class LiveControl(Protocol):
         """Re-read hotlines, queues, operators and flows after a change."""
 
 
+class SoftphoneControl(Protocol):
+    """Operators' browser softphones (built in ``hotline.app`` with telephony)."""
+
+    async def open(self, operator_id: int, offer_sdp: str) -> str:
+        """Answer the browser's WebRTC offer; raises ``ValueError`` with the reason for
+        an unusable one."""
+
+    async def close(self, operator_id: int) -> bool: ...
+
+    def status(self, operator_id: int) -> dict[str, Any] | None:
+        """Connection state and audio counters, or None when no softphone is on."""
+
+    def answer(self, interaction_id: int, operator_id: int) -> bool: ...
+
+    def decline(self, interaction_id: int, operator_id: int) -> bool: ...
+
+
 @dataclass(slots=True)
 class ApiContext:
     """Everything the API needs, built by the composition root (``hotline.app``)."""
@@ -64,6 +81,7 @@ class ApiContext:
     clock: Callable[[], dt.datetime]
     monotonic: Callable[[], float]
     live: LiveControl | None = None
+    softphones: SoftphoneControl | None = None
 
 
 def get_ctx(request: Request) -> ApiContext:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from hotline.web.pages.admin_texts import ADMIN_TEXTS
 from hotline.web.pages.desktop_texts import DESKTOP_TEXTS
 from hotline.web.pages.report_texts import REPORT_TEXTS
+from hotline.web.pages.softphone_texts import SOFTPHONE_TEXTS
 
 __all__ = ["LOCALES", "translator"]
 
@@ -115,6 +116,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **ADMIN_TEXTS,
     **REPORT_TEXTS,
     **DESKTOP_TEXTS,
+    **SOFTPHONE_TEXTS,
 }
 
 

@@ -94,6 +94,7 @@ function tick() {
 
 connect("/ws/desktop", (f) => {
   sawServerTime(f.at);
+  document.dispatchEvent(new CustomEvent("hotline:frame", { detail: f }));  // softphone.js
   switch (f.type) {
     case "desktop.state": setState(f.data); break;
     case "desktop.offer": showOffer(f.data); break;

@@ -1,0 +1,159 @@
+// The browser softphone: one RTCPeerConnection to the server for as long as the page is
+// open (like a registered phone), so answering is instant.  Offers and calls come as the
+// desktop's WebSocket frames, which desktop.js re-dispatches as "hotline:frame" events.
+import { post } from "./live.js";
+
+const $ = (id) => document.getElementById(id);
+const texts = JSON.parse($("softphone-data").textContent);
+const KEY = "hotline.softphone";
+let pc = null;
+let ringing = null;     // interaction id of the offer ringing in the browser
+let statsTimer = null;
+let ring = null;        // the ring tone's oscillator
+
+function show(state) {
+  $("softphone-state").textContent = texts.states[state] ?? state;
+  $("softphone-state").dataset.state = state;
+  $("softphone-toggle").textContent = pc ? texts.off : texts.on;
+  showRinging();
+}
+
+function showRinging() {
+  const on = pc !== null && pc.connectionState === "connected" && ringing !== null;
+  $("softphone-ringing").hidden = !on;
+  if (on && !ring) startRing();
+  if (!on && ring) stopRing();
+}
+
+// A soft two-tone ring (440 + 480 Hz, the North American ringback pair) while offered.
+let audioContext = null;
+function startRing() {
+  if (!audioContext) return;
+  const gain = audioContext.createGain();
+  gain.gain.value = 0.05;
+  gain.connect(audioContext.destination);
+  ring = [440, 480].map((hz) => {
+    const o = audioContext.createOscillator();
+    o.frequency.value = hz; o.connect(gain); o.start(); return o;
+  });
+}
+function stopRing() { for (const o of ring) o.stop(); ring = null; }
+
+function iceGathered(connection) {
+  // no trickle ICE: the server (aiortc) answers one complete offer
+  return new Promise((resolve) => {
+    if (connection.iceGatheringState === "complete") return resolve();
+    connection.addEventListener("icegatheringstatechange", () => {
+      if (connection.iceGatheringState === "complete") resolve();
+    });
+  });
+}
+
+export async function start() {
+  $("softphone-error").hidden = true;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true } });
+  } catch (e) {
+    $("softphone-error").textContent = `${texts.no_mic} (${e.name})`;
+    $("softphone-error").hidden = false;
+    return;
+  }
+  audioContext = audioContext ?? new AudioContext();
+  pc = new RTCPeerConnection({ iceServers: [] });
+  const transceiver = pc.addTransceiver(stream.getAudioTracks()[0], {
+    direction: "sendrecv", streams: [stream],
+  });
+  // G.711 first: the call is G.711 anyway, so the server relays it without transcoding
+  const rank = (c) => ({ "audio/PCMU": 0, "audio/PCMA": 1, "audio/opus": 2 })[c.mimeType] ?? 3;
+  const codecs = [...RTCRtpReceiver.getCapabilities("audio").codecs].sort((a, b) => rank(a) - rank(b));
+  transceiver.setCodecPreferences(codecs);
+  pc.ontrack = (e) => { $("softphone-audio").srcObject = e.streams[0] ?? new MediaStream([e.track]); };
+  const mine = pc;
+  pc.onconnectionstatechange = () => {
+    if (pc !== mine) return;
+    show(mine.connectionState);
+    if (mine.connectionState === "failed" || mine.connectionState === "closed") stop(false);
+  };
+  show("new");
+  try {
+    await pc.setLocalDescription(await pc.createOffer());
+    await iceGathered(pc);
+    const answer = await post("/api/v1/softphone", { type: "offer", sdp: pc.localDescription.sdp });
+    await pc.setRemoteDescription(answer);
+  } catch (e) {
+    $("softphone-error").textContent = e.message;
+    $("softphone-error").hidden = false;
+    stop(false);
+    return;
+  }
+  localStorage.setItem(KEY, "on");
+  statsTimer = setInterval(showStats, 1000);
+}
+
+export async function stop(tell = true) {
+  const connection = pc;
+  pc = null;
+  clearInterval(statsTimer);
+  if (connection) {
+    for (const s of connection.getSenders()) if (s.track) s.track.stop();
+    connection.close();
+  }
+  if (tell) {
+    localStorage.removeItem(KEY);
+    await fetch("/api/v1/softphone", {
+      method: "DELETE", credentials: "same-origin", headers: { "X-Requested-With": "fetch" },
+    });
+  }
+  $("softphone-packets").textContent = "";
+  show("off");
+}
+
+// Packets both ways as the browser counts them (also read by the end-to-end test).
+export async function stats() {
+  const out = { packetsReceived: 0, packetsSent: 0, audioEnergy: 0, codec: null };
+  if (!pc) return out;
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      out.packetsReceived += s.packetsReceived ?? 0;
+      out.audioEnergy += s.totalAudioEnergy ?? 0;
+      if (s.codecId && report.get(s.codecId)) out.codec = report.get(s.codecId).mimeType;
+    }
+    if (s.type === "outbound-rtp" && s.kind === "audio") out.packetsSent += s.packetsSent ?? 0;
+  });
+  return out;
+}
+
+async function showStats() {
+  const s = await stats();
+  $("softphone-packets").textContent = texts.packets
+    .replace("{in}", s.packetsReceived).replace("{out}", s.packetsSent);
+}
+
+async function act(fn) {
+  try { await fn(); } catch (e) { $("softphone-error").textContent = e.message; $("softphone-error").hidden = false; }
+}
+
+$("softphone-toggle").onclick = () => act(() => (pc ? stop() : start()));
+$("softphone-answer").onclick = () => act(async () => {
+  const id = ringing;
+  ringing = null; showRinging();
+  await post(`/api/v1/calls/${id}/answer`);
+});
+$("softphone-decline").onclick = () => act(async () => {
+  const id = ringing;
+  ringing = null; showRinging();
+  await post(`/api/v1/calls/${id}/decline`);
+});
+
+document.addEventListener("hotline:frame", (e) => {
+  const f = e.detail;
+  if (f.type === "desktop.offer") ringing = f.data.interaction_id;
+  else if (f.type === "desktop.offer_cancelled" && f.data.interaction_id === ringing) ringing = null;
+  else if (f.type === "desktop.call" && f.data.interaction_id === ringing) ringing = null;
+  showRinging();
+});
+
+window.hotlineSoftphone = { start, stop, stats };
+if (localStorage.getItem(KEY) === "on") act(start);
