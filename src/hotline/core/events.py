@@ -90,6 +90,18 @@ class InteractionTransferred:
 
 
 @dataclass(frozen=True, slots=True)
+class MoveWaiting:
+    """A supervisor moves an interaction that is still waiting (or ringing, not yet
+    answered) to another queue.  It keeps its place in line by seniority: the new queue
+    orders it by its original entry time (engine Rule 7).  ``by`` is the user who moved it
+    (for the log); a callback already promised, or one being answered, is not moved."""
+
+    interaction_id: int
+    queue_id: int
+    by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InteractionEnded:
     """Talk ended (either side hung up, chat closed after answer): wrap-up starts."""
 
@@ -114,6 +126,7 @@ Event = (
     | InteractionHeld
     | InteractionResumed
     | InteractionTransferred
+    | MoveWaiting
     | InteractionEnded
     | WrapUpExtended
 )

@@ -5,11 +5,12 @@
    are identical, also under other hash seeds, and replaying the events *read back from the
    JSON* into a fresh engine gives the same commands again.
 2. A hypothesis state machine throws random sequences of arrivals, readies, breaks,
-   accepts, declines, ends, abandons, callbacks and live configuration changes (queues and
-   operators changed or retired) at a small center and checks, from the commands alone,
-   that nothing raises, offers go only to available operators, one
-   interaction never rings at two operators, and each interaction's log is well formed
-   with exactly one terminal outcome once the center is drained.
+   accepts, declines, ends, abandons, callbacks, supervisors' moves between queues and
+   live configuration changes (queues and operators changed or retired) at a small
+   center and checks, from the commands alone, that nothing raises, offers go only to
+   available operators, one interaction never rings at two operators, and each
+   interaction's log is well formed with exactly one terminal outcome once the center is
+   drained.
 """
 
 from __future__ import annotations
@@ -301,9 +302,10 @@ TERMINAL = {"completed", "abandoned"}
 NEXT = {
     "start": {"arrived"},
     "arrived": {"queued"},
-    "waiting": {"offered", "callback_requested", "abandoned", "overflowed"},
+    "waiting": {"offered", "callback_requested", "abandoned", "overflowed", "transferred"},
     "overflowing": {"queued"},
-    "offered": {"answered", "offer_timeout", "abandoned"},
+    "moving": {"queued"},
+    "offered": {"answered", "offer_timeout", "abandoned", "transferred"},
     "talking": {"held", "resumed", "wrap_up_started"},
     "wrapping": {"completed"},
     "done": set(),
@@ -320,6 +322,7 @@ AFTER = {
     "wrap_up_started": "wrapping",
     "completed": "done",
     "abandoned": "done",
+    "transferred": "moving",  # a supervisor's move (operators' transfers are not generated)
 }
 
 
@@ -421,6 +424,10 @@ class Observer:
             self.entered[iid] = (int(typing.cast(int, c.data["queue_id"])), now)
         elif kind == "callback_requested":
             self.callback.add(iid)
+        elif kind == "transferred":
+            assert iid not in self.callback, "a promised callback is never moved"
+            assert iid not in self.ringing, "a move while ringing cancels the offer first"
+            assert c.data["from_queue"] == self.entered[iid][0] != c.data["to_queue"], c
         elif kind == "abandoned":
             assert iid not in self.callback, "a callback is never abandoned"
             assert iid not in self.ringing, "an abandon while ringing cancels the offer first"
@@ -564,6 +571,23 @@ class CenterMachine(RuleBasedStateMachine):
         else:
             iid = data.draw(st.integers(1, self.ids))
         self.send(kind(iid))
+
+    @precondition(lambda self: self.ids > 0)
+    @rule(data=st.data(), queue_id=st.sampled_from(ARRIVAL_QUEUES))
+    def move(self, data: st.DataObject, queue_id: int) -> None:
+        """A supervisor moves an interaction (waiting, ringing, or not movable at all)."""
+        iid = data.draw(st.integers(1, self.ids))
+        self.until(self.now)
+        where = self.engine.interaction_queue(iid)
+        movable = where is not None and where[1] in ("waiting", "ringing")
+        if movable and (
+            queue_id in self.retired_queues or channel_of(queue_id) is not self.seen.channel[iid]
+        ):
+            with pytest.raises(RoutingConfigError, match=r"retired|unknown queue|serves"):
+                self.engine.handle(ev.MoveWaiting(iid, queue_id, by=1), self.now)
+            assert self.engine.interaction_queue(iid) == where  # left where it was
+            return
+        self.send(ev.MoveWaiting(iid, queue_id, by=1))
 
     @rule(operator_id=st.sampled_from(sorted(OPERATORS)))
     def extend_wrap_up(self, operator_id: int) -> None:

@@ -7,7 +7,7 @@ Rule 1 (match on change): a decision is taken only when something changes: an in
         expansion step.  Between changes nothing can match, so nothing is scanned.
 Rule 2 (order): interactions are served by ``(priority desc, ordered_at, seq)`` across all
         the queues an operator serves; ``ordered_at`` is kept through offer timeouts,
-        callbacks and overflows, so nobody loses their place.
+        callbacks, overflows and moves (Rule 7), so nobody loses their place.
 Rule 3 (eligibility): an operator may take a queue's interaction if the queue's hotline is
         assigned to them and they match the requirement of the interaction's expansion
         step or of an earlier one.  Requirements are parsed before they get here.
@@ -35,6 +35,23 @@ Rule 6 (reconfiguration): a configuration change (``update_queue``, ``update_ope
           ones: arrivals and transfers to it raise RoutingConfigError, and no queue may
           split or overflow to it; once empty it is dropped at the next change.
         Configuring a retired id again (a re-activated operator) brings it back.
+Rule 7 (moves): a supervisor may move an interaction that is not yet answered to another
+        queue of the same channel (``MoveWaiting``).  A ringing offer is cancelled first
+        (``CancelOffer``; the operator is released as when a caller hangs up while it
+        rings).  The interaction keeps its seniority: the new queue orders it by its
+        original ``ordered_at`` and ``seq`` (as Genesys and most ACDs do on a transfer to
+        queue), so a caller moved to a better-staffed queue is not punished for the
+        supervisor's decision by going to the back of the line; the priority difference
+        it had over its old queue is kept too, as on overflow.  What counts from entry
+        into a queue (expansion steps, max wait) starts again at the move, since those
+        are the new queue's rules.  The log gets ``TRANSFERRED`` (``from_queue``,
+        ``to_queue``, ``moved_by``) then ``QUEUED`` in the new queue with the exact place
+        in line and a new EWT, which is also announced (``AnnounceWait``).  For KPIs the
+        old visit ends as ``transferred`` (offered there, neither answered nor
+        abandoned) and a new visit starts in the new queue at the move, exactly as for a
+        transfer (``kpi/records.py`` Rules 1 and 3).  A callback already promised is not
+        moved (its caller is no longer on the line); a move to the queue it is in, or of
+        an interaction answered or gone, does nothing.
 Every change appends a ``Log`` command: the interaction event log of KPI.md.
 """
 
@@ -473,6 +490,8 @@ class RoutingEngine:
                 self._log_talking(event.interaction_id, EventType.RESUMED, now, out)
             case ev.InteractionTransferred():
                 self._transfer(event.interaction_id, event.queue_id, now, out)
+            case ev.MoveWaiting():
+                self._move(event, now, out)
             case ev.WrapUpExtended():
                 self._extend_wrap(self._op(event.operator_id), event.seconds, now)
             case _:
@@ -528,13 +547,46 @@ class RoutingEngine:
         w = self._interactions.get(interaction_id)
         if w is None or w.status != WAITING:
             return None
-        key = (-w.priority, w.ordered_at, w.seq)
+        return self._place_in_line(w.queue, (-w.priority, w.ordered_at, w.seq))
+
+    @staticmethod
+    def _place_in_line(q: QueueRuntime, key: tuple[int, float, int]) -> int:
+        """1 + the live waiting entries of ``q`` ordered before ``key``."""
         return 1 + sum(
             1
-            for heap in w.queue.waiting
+            for heap in q.waiting
             for e in heap
             if e[4].status == WAITING and e[4].version == e[3] and e[:3] < key
         )
+
+    def interaction_queue(self, interaction_id: int) -> tuple[int, str] | None:
+        """Where an interaction the engine holds is: ``(queue_id, status)`` with status
+        ``waiting``, ``ringing``, ``callback`` (a promised callback waiting its turn, or
+        its offer ringing) or ``answered`` (talking or in wrap-up); None if unknown."""
+        w = self._interactions.get(interaction_id)
+        if w is None or w.status == DONE:
+            return None
+        if w.callback and w.status != TALKING:
+            return w.queue.id, "callback"
+        status = w.status
+        name = "waiting" if status == WAITING else "ringing" if status == OFFERED else "answered"
+        return w.queue.id, name
+
+    def waiting_in(self, queue_id: int) -> list[tuple[int, float, bool]]:
+        """The interactions not yet answered in a queue, callbacks left out, in the order
+        they will be served (Rule 2): ``(interaction_id, ordered_at, ringing)``.  A ringing
+        one keeps its place (the offer may come back).  O(n log n) in the queue's length:
+        for the wallboard, not for routing."""
+        q = self._queues.get(queue_id)
+        if q is None:
+            return []
+        found = [
+            w
+            for w in self._interactions.values()
+            if w.queue is q and not w.callback and (w.status == WAITING or w.status == OFFERED)
+        ]
+        found.sort(key=lambda w: (-w.priority, w.ordered_at, w.seq))
+        return [(w.interaction_id, w.ordered_at, w.status == OFFERED) for w in found]
 
     # -- arrivals ---------------------------------------------------------------------------
 
@@ -572,9 +624,18 @@ class RoutingEngine:
         return self._resolve_split(self._queue(split[best][0]), depth + 1)
 
     def _enter(
-        self, w: Waiting, now: float, out: list[Command], extra: dict[str, object] | None
+        self,
+        w: Waiting,
+        now: float,
+        out: list[Command],
+        extra: dict[str, object] | None,
+        *,
+        exact: bool = False,
     ) -> None:
-        """``w`` enters its queue: offer at once if someone is free, else wait."""
+        """``w`` enters its queue: offer at once if someone is free, else wait.  ``exact``
+        counts the place in line from the order key (a moved interaction keeps its
+        seniority, so it may go ahead of others of its priority) instead of assuming it
+        goes last among them."""
         q = w.queue
         config = q.config
         iid = w.interaction_id
@@ -593,7 +654,10 @@ class RoutingEngine:
             out.append(Log(iid, _QUEUED, now, data))
             self._offer(w, op, now, out)
             return
-        position = q.live_ahead_of(w.priority) + 1
+        if exact:
+            position = self._place_in_line(q, (-w.priority, w.ordered_at, w.seq))
+        else:
+            position = q.live_ahead_of(w.priority) + 1
         ewt = estimate_wait(position, q.staffed, 0, q.handle_times.mean)
         data = {"queue_id": q.id, "ewt": ewt, "position": position}
         if extra:
@@ -928,6 +992,61 @@ class RoutingEngine:
         new = Waiting(iid, target, w.channel, target.config.priority, now, next(self._seq), now)
         self._enter(new, now, out, {"transferred_from": w.queue.id})
 
+    def _move(self, event: ev.MoveWaiting, now: float, out: list[Command]) -> None:
+        """Rule 7: a supervisor moves an unanswered interaction to another queue."""
+        iid = event.interaction_id
+        w = self._interactions.get(iid)
+        if w is None or w.callback or (w.status != WAITING and w.status != OFFERED):
+            return  # answered, gone, or a promised callback: nothing to move
+        target = self._queue(event.queue_id)
+        if target.retired:
+            raise RoutingConfigError(f"queue {target.id} is retired: it takes no new interactions")
+        target = self._resolve_split(target, 0)
+        source = w.queue
+        if target is source:
+            return
+        if target.channel is not w.channel:
+            raise RoutingConfigError(
+                f"queue {target.id} serves {target.channel.value}, "
+                f"not {w.channel.value}: interaction {iid} cannot move there"
+            )
+        released = None
+        if w.status == OFFERED:
+            released = w.offered_to
+            assert released is not None  # noqa: S101 - status OFFERED implies an operator
+            out.append(CancelOffer(iid, released.id))
+            released.reserved_for = None
+            w.offered_to = None
+            cancel = _T_CANCEL_TO_BUSY if released.total_load else _T_CANCEL
+            self._set_state(released, cancel, now, out)
+        else:
+            self._leave_waiting(w)
+        w.status = DONE
+        out.append(
+            Log(
+                iid,
+                EventType.TRANSFERRED,
+                now,
+                {"from_queue": source.id, "to_queue": target.id, "moved_by": event.by},
+            )
+        )
+        moved = Waiting(
+            iid,
+            target,
+            w.channel,
+            target.config.priority + (w.priority - source.config.priority),
+            w.ordered_at,  # seniority kept: the place in line is by original entry
+            w.seq,
+            now,  # the new queue's expansion steps and max wait count from here
+            # (ordered_at, seq) is kept, so its entries must differ by version from those
+            # it may have left in that queue before (moved away and back): continue it
+            version=w.version,
+        )
+        self._enter(moved, now, out, {"moved_from": source.id}, exact=True)
+        if released is not None:
+            self._after_release(released, now, out)  # may take the moved one, if eligible
+        self._sweep_retired()
+
     # -- operators --------------------------------------------------------------------------
 
     def _go_ready(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
@@ -1083,6 +1202,7 @@ class RoutingEngine:
                 w.ordered_at,
                 w.seq,
                 now,
+                version=w.version,  # unique heap entries if it comes back (see _move)
             )
             w.status = DONE
             self._enter(moved, now, out, {"overflow_from": q.id})
