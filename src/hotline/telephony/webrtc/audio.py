@@ -30,7 +30,8 @@ class Framer:
 
     def push(self, samples: npt.NDArray[np.int16]) -> list[npt.NDArray[np.int16]]:
         """Add samples; return the whole frames now available (the rest waits)."""
-        data = np.concatenate((self._pending, samples)) if self._pending.size else samples
+        # a copy either way: the frames returned must not alias the caller's buffer
+        data = np.concatenate((self._pending, samples)) if self._pending.size else samples.copy()
         whole = data.size // FRAME_SAMPLES * FRAME_SAMPLES
         self._pending = data[whole:].copy()
         return [data[i : i + FRAME_SAMPLES] for i in range(0, whole, FRAME_SAMPLES)]

@@ -167,8 +167,8 @@ class BrowserPhone:
         )
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-        except ValueError as exc:  # aiortc's SDP parser and direction checks
-            raise SoftphoneError(f"unusable offer: {exc}") from exc
+        except Exception as exc:  # aiortc's parser raises whatever the text trips on
+            raise SoftphoneError(f"unusable offer: {type(exc).__name__}: {exc}") from exc
         audio = [t for t in self._pc.getTransceivers() if t.kind == "audio"]
         if not audio:
             raise SoftphoneError("the offer has no audio transceiver")

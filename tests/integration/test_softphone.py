@@ -1,0 +1,369 @@
+"""The browser softphone's server side against a real ``hotline demo``, real SIPp callers
+and a real WebRTC peer: aiortc in the test process plays the browser (DTLS-SRTP, ICE),
+sending a 1 kHz tone as the operator's voice while the caller's pcap is a 440 Hz tone.
+Each direction is checked by its frequency, so a leg crossed with another (or silence)
+fails.  The same path in Chromium is ``tests/e2e/test_softphone.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from hotline.telephony.webrtc.softphones import use_ice_hosts
+from tests.integration import sipmedia
+from tests.integration.test_demo_server import PASSWORD
+from tests.integration.test_sip_calls import (
+    Pbx,
+    RtpSink,
+    _finish,
+    _kill,
+    call,
+    dominant_hz,
+    serving,
+    types,
+    ulaw_decode,
+)
+
+pytestmark = pytest.mark.slow
+
+NUMBER = "510"
+WEB_LINE: dict[str, int] = {}  # the fixture's hotline
+WAIT_S = 20.0
+
+
+class Tone(MediaStreamTrack):
+    """The operator's microphone: a 1 kHz tone, 20 ms frames at 8 kHz, paced."""
+
+    kind = "audio"
+
+    def __init__(self, hz: float = 1000.0) -> None:
+        super().__init__()
+        self._hz = hz
+        self._n = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._n / 8000 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)  # a paced source, as a microphone is
+        t = (self._n + np.arange(160)) / 8000
+        samples = (8000 * np.sin(2 * np.pi * self._hz * t)).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 8000, self._n
+        frame.time_base = fractions.Fraction(1, 8000)
+        self._n += 160
+        return frame
+
+
+class FakeBrowser:
+    """What the desktop page does, in Python: offer, POST it, keep what it hears."""
+
+    def __init__(self) -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.heard: list[np.ndarray] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.pc.addTrack(Tone())
+        self.pc.on("track", self._on_track)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        self._tasks.append(asyncio.get_running_loop().create_task(self._listen(track)))
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=8000)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            for out in resampler.resample(frame):
+                self.heard.append(out.to_ndarray().reshape(-1))
+
+    async def connect(self, pbx: Pbx, token: str) -> dict[str, Any]:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = {"type": "offer", "sdp": self.pc.localDescription.sdp}
+        response = await asyncio.to_thread(
+            pbx.http.post,
+            "/api/v1/softphone",
+            json=offer,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        return answer
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for task in self._tasks:
+            task.cancel()
+
+
+async def until(condition: Any, what: str, seconds: float = WAIT_S) -> None:
+    """Poll a condition (of state the event loop itself updates), with a deadline."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)  # yields to aiortc's tasks; the condition is the sync
+
+
+@pytest.fixture(scope="module")
+def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    """The SIP tests' server plus a hotline whose calls go straight to one queue, served
+    by ``op_web`` (browser phone) and ``op_other`` (to check who may answer)."""
+    use_ice_hosts(["127.0.0.1"])  # this process's aioice plays the browser on loopback
+    with serving(tmp_path_factory) as pbx:
+        tenant = pbx.api("GET", "/tenants")["items"][0]["id"]
+        always = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        hotline = pbx.api(
+            "POST",
+            "/hotlines",
+            json={
+                "tenant_id": tenant, "name": "Web line", "timezone": "Europe/Moscow",
+                "language": "en", "numbers": [NUMBER], "business_hours": {"weekly": always},
+            },
+        )  # fmt: skip
+        queue = pbx.api(
+            "POST", "/queues", json={"hotline_id": hotline["id"], "name": "Web queue",
+                                     "wrap_up_seconds": 1},
+        )  # fmt: skip
+        pbx.queues["web"] = queue["id"]
+        WEB_LINE["id"] = hotline["id"]
+        for login in ("op_web", "op_other"):
+            user = pbx.api(
+                "POST",
+                "/users",
+                json={
+                    "tenant_id": tenant, "login": login, "display_name": login, "role": "operator",
+                    "password": PASSWORD, "hotline_ids": [hotline["id"]],
+                },
+            )  # fmt: skip
+            pbx.operators[login] = user["id"]
+            pbx.login(login)
+        pbx.login("supervisor")
+        yield pbx
+
+
+def drain(sink: RtpSink) -> None:
+    sink.sock.setblocking(False)
+    try:
+        while True:
+            sink.sock.recv(2048)
+    except BlockingIOError:
+        pass
+    finally:
+        sink.sock.setblocking(True)
+
+
+async def offered(pbx: Pbx, caller: str) -> int:
+    iid, _ = await asyncio.to_thread(
+        pbx.wait_for_interaction, caller, lambda ev: "offered" in types(ev), WEB_LINE["id"]
+    )
+    return iid
+
+
+def wrapped_up(events: list[dict[str, Any]]) -> bool:
+    return "wrap_up_started" in types(events)
+
+
+def abandoned(events: list[dict[str, Any]]) -> bool:
+    return "abandoned" in types(events)
+
+
+def status(pbx: Pbx, login: str) -> dict[str, Any]:
+    result: dict[str, Any] = pbx.api("GET", "/softphone", pbx.tokens[login])
+    return result
+
+
+async def test_given_a_softphone_when_a_call_is_answered_then_each_side_hears_the_other(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    pbx.set_state("op_web", "offline")
+    browser = FakeBrowser()
+    caller = sink = None
+    try:
+        await browser.connect(pbx, pbx.tokens["op_web"])
+        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
+        pbx.set_state("op_web", "ready")
+        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
+        caller, sink = call(
+            pbx, tmp_path / "caller", NUMBER, "79990001001", tmp_path / "voice.pcap",
+            before_ms=0, talk_ms=None,
+        )  # fmt: skip
+        iid = await offered(pbx, "79990001001")
+        assert status(pbx, "op_web")["in_call"] is False  # ringing: not yet bridged
+        # another operator may not answer it; the right one may
+        other = pbx.http.post(
+            f"/api/v1/calls/{iid}/answer",
+            headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
+        )
+        assert other.status_code == 403, other.text
+        assert pbx.api("POST", f"/calls/{iid}/answer", pbx.tokens["op_web"])["done"] is True
+        heard_before = len(browser.heard)
+        drain(sink)
+
+        # operator -> caller: the caller's socket gets the operator's 1 kHz
+        await asyncio.to_thread(sink.collect, lambda: len(sink.packets) >= 100, WAIT_S)
+        payload = b"".join(p.payload for _, p in sink.packets[25:])  # past the first jitter
+        assert abs(dominant_hz(ulaw_decode(payload)) - 1000) < 20
+        # caller -> operator: the browser hears the caller's 440 Hz
+        await until(lambda: len(browser.heard) - heard_before >= 100, "audio in the browser")
+        tail = np.concatenate(browser.heard[heard_before + 25 :])
+        assert abs(dominant_hz(tail) - 440) < 10
+        live = status(pbx, "op_web")
+        assert live["in_call"] is True and live["packets_from_leg"] >= 100, live
+
+        # the operator hangs up: the caller gets BYE, the phone stays connected, idle
+        assert pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])["done"] is True
+        await asyncio.to_thread(_finish, caller, "caller (the operator hung up)")
+        assert status(pbx, "op_web")["in_call"] is False
+        _, events = await asyncio.to_thread(
+            pbx.wait_for_interaction,
+            "79990001001",
+            lambda ev: "wrap_up_started" in types(ev),
+            WEB_LINE["id"],
+        )
+        answered = next(e for e in events if e["type"] == "answered")
+        assert answered["data"]["operator_id"] == pbx.operators["op_web"]
+    finally:
+        pbx.set_state("op_web", "offline")
+        if caller is not None:
+            _kill(caller)
+        if sink is not None:
+            sink.close()
+        await browser.close()
+
+
+async def test_given_a_ringing_softphone_when_declined_then_the_caller_keeps_waiting(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    browser = FakeBrowser()
+    caller = sink = None
+    try:
+        await browser.connect(pbx, pbx.tokens["op_web"])
+        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
+        pbx.set_state("op_web", "ready")
+        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 4.0)
+        caller, sink = call(
+            pbx, tmp_path / "caller", NUMBER, "79990001002", tmp_path / "voice.pcap",
+            before_ms=0, talk_ms=6000,
+        )  # fmt: skip
+        iid = await offered(pbx, "79990001002")
+        assert pbx.api("POST", f"/calls/{iid}/decline", pbx.tokens["op_web"])["done"] is True
+        # the call is no longer offered to them; they go not ready (as on a missed offer),
+        # so routing does not ring them again at once
+        again = pbx.http.post(
+            f"/api/v1/calls/{iid}/answer",
+            headers={"Authorization": f"Bearer {pbx.tokens['op_web']}"},
+        )
+        assert again.status_code == 403, again.text
+        assert pbx.api("GET", "/agent/state", pbx.tokens["op_web"])["state"] == "not_ready"
+        await asyncio.to_thread(_finish, caller, "caller who gives up after 6 s")
+        _, events = await asyncio.to_thread(
+            pbx.wait_for_interaction,
+            "79990001002",
+            lambda ev: "abandoned" in types(ev),
+            WEB_LINE["id"],
+        )
+        assert "answered" not in types(events)
+    finally:
+        pbx.set_state("op_web", "offline")
+        if caller is not None:
+            _kill(caller)
+        if sink is not None:
+            sink.close()
+        await browser.close()
+
+
+async def test_given_a_softphone_in_a_call_when_switched_off_then_the_call_ends_as_a_hang_up(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    browser = FakeBrowser()
+    caller = sink = None
+    try:
+        await browser.connect(pbx, pbx.tokens["op_web"])
+        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
+        pbx.set_state("op_web", "ready")
+        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
+        caller, sink = call(
+            pbx, tmp_path / "caller", NUMBER, "79990001003", tmp_path / "voice.pcap",
+            before_ms=0, talk_ms=None,
+        )  # fmt: skip
+        iid = await offered(pbx, "79990001003")
+        pbx.api("POST", f"/calls/{iid}/answer", pbx.tokens["op_web"])
+        # the page is closed (or the phone switched off) mid-call: nothing is left hanging
+        pbx.api("DELETE", "/softphone", pbx.tokens["op_web"])
+        await asyncio.to_thread(_finish, caller, "caller (the browser phone went away)")
+        _, events = await asyncio.to_thread(
+            pbx.wait_for_interaction,
+            "79990001003",
+            lambda ev: "wrap_up_started" in types(ev),
+            WEB_LINE["id"],
+        )
+        assert types(events).index("answered") < types(events).index("wrap_up_started")
+        gone = pbx.http.get(
+            "/api/v1/softphone", headers={"Authorization": f"Bearer {pbx.tokens['op_web']}"}
+        )
+        assert gone.status_code == 404
+    finally:
+        pbx.set_state("op_web", "offline")
+        if caller is not None:
+            _kill(caller)
+        if sink is not None:
+            sink.close()
+        await browser.close()
+
+
+@pytest.mark.parametrize(
+    ("sdp", "why"),
+    [
+        ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", "no audio"),
+        ("m=audio garbage\r\n" * 3, "unusable offer"),
+    ],
+)
+def test_given_a_bad_offer_when_posted_then_422_says_why_and_the_server_carries_on(
+    pbx: Pbx, sdp: str, why: str
+) -> None:
+    response = pbx.http.post(
+        "/api/v1/softphone",
+        json={"type": "offer", "sdp": sdp},
+        headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error_id"] == "invalid_sdp"
+    assert why in response.json()["message"]
+    assert pbx.http.get("/healthz").status_code == 200
+
+
+def test_given_a_supervisor_or_an_answer_when_not_offered_then_refused(pbx: Pbx) -> None:
+    supervisor = {"Authorization": f"Bearer {pbx.tokens['supervisor']}"}
+    refused = pbx.http.post(
+        "/api/v1/softphone", json={"type": "offer", "sdp": "v=0\r\nm=audio 9 x\r\n"},
+        headers=supervisor,
+    )  # fmt: skip
+    assert refused.status_code == 403, refused.text
+    # an answer is never accepted from the browser, only offers
+    wrong = pbx.http.post(
+        "/api/v1/softphone", json={"type": "answer", "sdp": "v=0\r\nm=audio 9 x\r\n"},
+        headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
+    )  # fmt: skip
+    assert wrong.status_code == 422, wrong.text
+    # no such live call
+    missing = pbx.http.post(
+        "/api/v1/calls/999999/answer",
+        headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
+    )
+    assert missing.status_code == 404, missing.text
