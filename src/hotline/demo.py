@@ -7,6 +7,10 @@ One tenant, «Матрёшка», with two hotlines that between them show each 
 * "Matryoshka Shop support" — every day 08:00–22:00, an English queue (``english >= 5``),
   a female line (``female``) and a general Russian queue.
 
+The secretary requires a topic and an outcome for every call before the operator goes
+ready (``topic_required``); each hotline has offer e-mail templates (the shop a Russian
+and an English one) that operators send from the desktop.
+
 Users: ``admin`` (the installation), ``supervisor`` and ``client`` (the tenant), and six
 operators with skills, some serving both hotlines.
 
@@ -210,6 +214,17 @@ HOTLINES: dict[str, dict[str, Any]] = {
                 "close": _step("Спасибо за звонок! Хорошего дня.", ("Завершить", None)),
             },
         },
+        "offers": [
+            (
+                "Бланк заявления на отпуск",
+                "ru",
+                "{company}: бланк заявления на отпуск",
+                "Здравствуйте, {name}!\n\nКак мы договорились по телефону, вот как оформить "
+                "отпуск: заявление подаётся в отдел кадров не позднее чем за 14 дней до его "
+                "начала, отпускные выплачиваются за 3 дня.\n\nС уважением,\n{operator}, "
+                "{company}",
+            ),
+        ],
         "articles": [
             (
                 "ru",
@@ -292,6 +307,24 @@ HOTLINES: dict[str, dict[str, Any]] = {
                 "close": _step("Thank you for calling Matryoshka Shop!", ("Finish", None)),
             },
         },
+        "offers": [
+            (
+                "Коллекция недели",
+                "ru",
+                "{company}: коллекция недели и бесплатная доставка",
+                "Здравствуйте, {name}!\n\nСпасибо за звонок. Как обещали, отправляем "
+                "коллекцию этой недели: при заказе от 3000 ₽ доставка бесплатно.\n\n"
+                "С уважением,\n{operator}, {company}",
+            ),
+            (
+                "This week's collection",
+                "en",
+                "{company}: this week's collection and free delivery",
+                "Dear {name},\n\nThank you for your call. As promised, here is this week's "
+                "collection: delivery is free on orders over 3000 RUB.\n\nKind regards,\n"
+                "{operator}, {company}",
+            ),
+        ],
         "articles": [
             (
                 "en",
@@ -411,6 +444,10 @@ async def _create(
             for name, counts in spec["outcomes"]
         )
         session.add(m.Script(**owned, **copy.deepcopy(spec["script"])))
+        session.add_all(
+            m.OfferTemplate(**owned, name=name, language=lang, subject=subject, body=body)
+            for name, lang, subject, body in spec["offers"]
+        )
         session.add_all(
             m.KbArticle(
                 **owned,

@@ -117,6 +117,7 @@ async def test_given_app_when_fetching_openapi_then_valid_document_with_every_ro
                 "/api/v1/calls/{interaction_id}/resume": {"post"},
                 "/api/v1/calls/{interaction_id}/hangup": {"post"},
                 "/api/v1/calls/{interaction_id}/transfer": {"post"},
+                "/api/v1/interactions/{interaction_id}/move": {"post"},  # web.api.moves
                 # the browser softphone (hotline.web.api.softphone)
                 "/api/v1/softphone": {"get", "post", "delete"},
                 "/api/v1/calls/{interaction_id}/answer": {"post"},

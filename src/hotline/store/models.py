@@ -226,6 +226,22 @@ class Script(HotlineOwned, Base):
     steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class OfferTemplate(HotlineOwned, Base):
+    """An e-mail an operator sends a caller from the desktop ("send offer"): ``subject`` and
+    ``body`` may use the placeholders of :mod:`hotline.offer_mail` (``{name}`` is the
+    contact's name); ``language`` is what the desktop shows next to the name."""
+
+    __tablename__ = "offer_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = _tenant_fk()
+    hotline_id: Mapped[int] = _hotline_fk()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    language: Mapped[str] = mapped_column(sa.String(8), default="ru")
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 class KbArticle(HotlineOwned, Base):
     __tablename__ = "kb_articles"
     id: Mapped[int] = mapped_column(primary_key=True)

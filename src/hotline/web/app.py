@@ -18,6 +18,7 @@ from starlette.routing import compile_path
 import hotline
 from hotline.store.migrate import current_revision, head_revision
 from hotline.web.api import auth, callbacks, interactions, kb_search, softphone, telephony
+from hotline.web.api import moves as moves_api
 from hotline.web.api import recordings as recordings_api
 from hotline.web.api import reports as reports_api
 from hotline.web.api.crud import crud_router
@@ -76,6 +77,7 @@ def create_app(ctx: ApiContext, *, hub: LiveHub | None = None) -> FastAPI:
     for spec in SPECS:
         api.include_router(crud_router(spec))
     api.include_router(interactions.router)
+    api.include_router(moves_api.router)  # /interactions/{id}/move
     api.include_router(telephony.router)
     api.include_router(softphone.router)
     api.include_router(reports_api.router)
