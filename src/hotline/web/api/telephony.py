@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,8 @@ from hotline.web.api.crud import ERRORS
 from hotline.web.api.deps import ApiContext, Ctx, LiveControl, Session, require
 from hotline.web.api.errors import ApiError, forbidden, not_found
 from hotline.web.api.fields import INT32_MAX, INT64_MAX
+from hotline.web.live_hub import LiveHub
+from hotline.web.pages.wrap_up_rule import WRAP_UP_REQUIRED, last_missing_wrap_up
 
 __all__ = ["router"]
 
@@ -76,10 +78,20 @@ async def my_state(ctx: Ctx, principal: CallControl) -> Any:
     return StateRead(operator_id=principal.user_id, state=state, reason=reason)
 
 
-@router.post("/agent/state", response_model=StateRead, summary="Go ready / not ready / offline")
-async def set_my_state(body: StateChange, ctx: Ctx, principal: CallControl) -> Any:
+@router.post(
+    "/agent/state",
+    response_model=StateRead,
+    summary="Go ready / not ready / offline",
+    description="Ready is refused (409 `wrap_up_required`) while your last answered "
+    "interaction is on a hotline that requires a topic and an outcome and has none saved.",
+)
+async def set_my_state(
+    body: StateChange, request: Request, ctx: Ctx, principal: CallControl
+) -> Any:
     if principal.role is not Role.OPERATOR:
         raise forbidden("only operators have a state; use /operators/{id}/state")
+    if body.state == "ready":
+        await _check_wrap_up(request, ctx, principal.user_id)
     return await _set_state(ctx, principal.user_id, body)
 
 
@@ -91,6 +103,19 @@ async def set_state(
 ) -> Any:
     await _operator_in_scope(session, principal, operator_id)
     return await _set_state(ctx, operator_id, body)
+
+
+async def _check_wrap_up(request: Request, ctx: ApiContext, operator_id: int) -> None:
+    """Rule 2 of :mod:`hotline.web.pages.wrap_up_rule`; already ready is no change."""
+    live = _live(ctx)
+    if live.operator_state(operator_id)[0] == "ready":
+        return
+    hub = getattr(request.app.state, "hub", None)
+    if isinstance(hub, LiveHub):
+        await hub.center.writer.flush()  # the call just answered may still be queued
+    missing = await last_missing_wrap_up(ctx.db, operator_id)
+    if missing is not None:
+        raise ApiError(409, WRAP_UP_REQUIRED, missing.message, missing.details())
 
 
 async def _set_state(ctx: ApiContext, operator_id: int, body: StateChange) -> StateRead:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hotline.core.commands import Log
@@ -24,6 +25,7 @@ from hotline.web.live_events import Contact, HistoryItem, KpiData, QueueRow
 __all__ = [
     "QueueMeta",
     "Viewer",
+    "contact_by_phone",
     "day_start",
     "load_contact_and_history",
     "load_queues",
@@ -205,22 +207,27 @@ async def load_topics(
         return topics, outcomes
 
 
+async def contact_by_phone(s: AsyncSession, tenant_id: int, phone: str) -> m.Contact | None:
+    """The tenant's first contact (by id) whose phones include ``phone`` exactly."""
+    candidates = await s.scalars(
+        sa.select(m.Contact)
+        .where(
+            m.Contact.tenant_id == tenant_id,
+            sa.cast(m.Contact.phones, sa.String).contains(phone, autoescape=True),
+        )
+        .order_by(m.Contact.id)
+        .limit(20)
+    )
+    return next((c for c in candidates if phone in (c.phones or [])), None)
+
+
 async def load_contact_and_history(
     db: Database, tenant_id: int, caller: str, exclude: int
 ) -> tuple[Contact | None, list[HistoryItem]]:
     """The contact whose phones include ``caller`` and the number's earlier interactions."""
     topic, outcome = aliased(m.Topic), aliased(m.Topic)
     async with db.system_session() as s:
-        candidates = await s.scalars(
-            sa.select(m.Contact)
-            .where(
-                m.Contact.tenant_id == tenant_id,
-                sa.cast(m.Contact.phones, sa.String).contains(caller, autoescape=True),
-            )
-            .order_by(m.Contact.id)
-            .limit(20)
-        )
-        contact = next((c for c in candidates if caller in (c.phones or [])), None)
+        contact = await contact_by_phone(s, tenant_id, caller)
         rows = await s.execute(
             sa.select(
                 m.Interaction.id,

@@ -49,8 +49,9 @@ class ScriptPathError(ValueError):
 
 
 async def load_desktop_extras(db: Database, hotline_ids: list[int]) -> dict[str, Any]:
-    """The operator's hotlines for the extras' page data: id, name, time zone and scripts
-    (``{id, name, start_step, steps}`` each)."""
+    """The operator's hotlines for the extras' page data: id, name, time zone, scripts
+    (``{id, name, start_step, steps}`` each) and active offer templates (``{id, name,
+    language}``)."""
     hotlines: list[dict[str, Any]] = []
     if not hotline_ids:
         return {"hotlines": hotlines}
@@ -59,13 +60,27 @@ async def load_desktop_extras(db: Database, hotline_ids: list[int]) -> dict[str,
         for h in await s.scalars(
             sa.select(m.Hotline).where(m.Hotline.id.in_(hotline_ids)).order_by(m.Hotline.id)
         ):
-            by_id[h.id] = {"id": h.id, "name": h.name, "timezone": h.timezone, "scripts": []}
+            by_id[h.id] = {
+                "id": h.id,
+                "name": h.name,
+                "timezone": h.timezone,
+                "scripts": [],
+                "offers": [],
+            }
             hotlines.append(by_id[h.id])
         for r in await s.scalars(
             sa.select(m.Script).where(m.Script.hotline_id.in_(hotline_ids)).order_by(m.Script.id)
         ):
             by_id[r.hotline_id]["scripts"].append(
                 {"id": r.id, "name": r.name, "start_step": r.start_step, "steps": r.steps}
+            )
+        for t in await s.scalars(
+            sa.select(m.OfferTemplate)
+            .where(m.OfferTemplate.hotline_id.in_(hotline_ids), m.OfferTemplate.active.is_(True))
+            .order_by(m.OfferTemplate.id)
+        ):
+            by_id[t.hotline_id]["offers"].append(
+                {"id": t.id, "name": t.name, "language": t.language}
             )
     return {"hotlines": hotlines}
 

@@ -24,8 +24,9 @@ from hotline.web.api.deps import CSRF_HEADER, SESSION_COOKIE, ApiContext
 from hotline.web.api.errors import ApiError
 from hotline.web.api.schemas import LoginRequest
 from hotline.web.live_hub import LiveHub
-from hotline.web.pages import data, desktop_extras
+from hotline.web.pages import data, desktop_extras, desktop_kpis
 from hotline.web.pages.session import forbidden_page, page_user, render, to_login
+from hotline.web.pages.wrap_up_rule import hotline_requires_wrap_up, missing_fields
 
 __all__ = ["router"]
 
@@ -122,6 +123,9 @@ async def desktop(request: Request) -> Response:
     queues = [
         q for q in await data.load_queues(db, page.principal.tenant_id) if q.hotline_id in hotlines
     ]
+    own = await desktop_kpis.load_own_kpis(
+        db, page.principal.tenant_id, page.principal.user_id, _ctx(request).clock().timestamp()
+    )
     return render(
         request,
         "desktop.html",
@@ -131,7 +135,27 @@ async def desktop(request: Request) -> Response:
         reasons=NOT_READY_REASONS,
         live=_hub(request) is not None,
         extras=await desktop_extras.load_desktop_extras(db, hotlines),
+        own=own.as_dict(),
     )
+
+
+async def _own_kpis(request: Request, tenant_id: int, user_id: int) -> dict[str, Any]:
+    ctx, hub = _ctx(request), _hub(request)
+    if hub is not None:
+        await hub.center.writer.flush()  # the lines of the call just finished
+    own = await desktop_kpis.load_own_kpis(ctx.db, tenant_id, user_id, ctx.clock().timestamp())
+    return own.as_dict()
+
+
+@router.get("/desktop/kpis")
+async def my_kpis(request: Request) -> Any:
+    """The operator's own figures today (pages/desktop_kpis.py), for the desktop to refresh."""
+    page = await page_user(request)
+    if page is None:
+        raise ApiError(401, "unauthorized", "log in first")
+    if page.principal.role is not Role.OPERATOR or page.principal.tenant_id is None:
+        raise ApiError(403, "forbidden", "only operators have a desktop")
+    return await _own_kpis(request, page.principal.tenant_id, page.principal.user_id)
 
 
 @router.get("/t/{tenant_id}/wallboard")
@@ -191,6 +215,19 @@ async def save_wrap_up(request: Request, body: WrapUp) -> Any:
     if owner is None or not mine:
         raise ApiError(404, "not_found", f"interaction {body.interaction_id} is not one of yours")
     wanted = {"topic_id": body.topic_id, "outcome_id": body.outcome_id}
+    required, hotline_name = await hotline_requires_wrap_up(ctx.db, owner[1])
+    missing = missing_fields(required, body.topic_id, body.outcome_id)
+    if missing:  # wrap_up_rule Rule 1
+        raise ApiError(
+            422,
+            "validation_error",
+            f"{' and '.join(f'{name}_id' for name in missing)}: hotline {hotline_name!r} "
+            "requires a topic and an outcome for every interaction",
+            details=[
+                {"loc": ["body", f"{name}_id"], "msg": "required by the hotline"}
+                for name in missing
+            ],
+        )
     kinds = await data.topic_kinds(ctx.db, owner[1], [v for v in wanted.values() if v])
     for name, value in wanted.items():
         expected = "topic" if name == "topic_id" else "outcome"
@@ -222,7 +259,8 @@ async def save_wrap_up(request: Request, body: WrapUp) -> Any:
         script=script,
         now=ctx.clock(),
     )
-    return {"interaction_id": body.interaction_id, "saved": True}
+    kpis = await _own_kpis(request, owner[0], page.principal.user_id)
+    return {"interaction_id": body.interaction_id, "saved": True, "kpis": kpis}
 
 
 #: one extension of wrap-up, as long again as the demo queues' 30 s (issue 5: "extend once")

@@ -1,0 +1,121 @@
+"""The desktop's "send offer": a hotline's e-mail template, filled in for the caller's
+contact and sent over the same SMTP path as the scheduled reports
+(:func:`hotline.report_mail.send_messages`).
+
+Templates (``offer_templates``) are written by tenant administrators, so, like greeting
+lines (:mod:`hotline.core.greeting`), they are only *parsed*: bare named placeholders
+from :data:`PLACEHOLDERS` and literal text, ``{{``/``}}`` for braces; a value is inserted
+verbatim and never parsed again.
+
+SMTP is configured by :class:`SmtpSettings` (``HOTLINE_SMTP_HOST``, ``_PORT``, ``_SENDER``,
+``_TIMEOUT_SECONDS``; the defaults are ``hotline report mail``'s, localhost:25).  A send
+never outlasts about twice the timeout: smtplib's socket timeout bounds each step (connect,
+greeting, every command) and an overall deadline bounds the whole; every failure becomes a
+:class:`MailError` saying whether the server could not be reached or refused the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from string import Formatter
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hotline.report_mail import send_messages
+
+__all__ = [
+    "PLACEHOLDERS",
+    "MailError",
+    "OfferTemplateError",
+    "SmtpSettings",
+    "build_offer",
+    "render",
+    "send_offer",
+]
+
+PLACEHOLDERS = frozenset({"name", "operator", "company", "hotline"})
+"""``{name}`` the contact's name, ``{operator}`` the operator's display name, ``{company}``
+the tenant's name, ``{hotline}`` the hotline's name."""
+
+
+class SmtpSettings(BaseSettings):
+    """Where offers are sent from (environment ``HOTLINE_SMTP_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_SMTP_", extra="ignore")
+
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = "offers@hotline.invalid"
+    #: per SMTP step; the operator waits at most about twice this
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class OfferTemplateError(ValueError):
+    """The template cannot be filled in; the administrator must edit it."""
+
+
+class MailError(RuntimeError):
+    """The offer was not sent.  ``unreachable`` is True when no mail server answered in
+    time (try later, tell the administrator), False when the server refused it."""
+
+    def __init__(self, message: str, *, unreachable: bool) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """``template`` with its placeholders replaced by ``values`` (verbatim)."""
+    try:
+        parsed = list(Formatter().parse(template))
+    except ValueError as exc:
+        raise OfferTemplateError(f"unbalanced braces ({exc}); write {{{{ and }}}}") from None
+    out: list[str] = []
+    for literal, name, spec, conversion in parsed:
+        out.append(literal)
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion is not None:
+            allowed = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+            raise OfferTemplateError(f"{{{name}}}: not a placeholder (allowed: {allowed})")
+        out.append(values.get(name, ""))
+    return "".join(out)
+
+
+def build_offer(
+    subject: str, body: str, *, to: str, to_name: str, values: dict[str, str], sender: str
+) -> EmailMessage:
+    """The message of one offer.  A header never carries a line break from the data."""
+    message = EmailMessage()
+    message["Subject"] = " ".join(render(subject, values).split())
+    message["From"] = sender
+    message["To"] = formataddr((" ".join(to_name.split()), to))
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(render(body, values))
+    return message
+
+
+async def send_offer(message: EmailMessage, smtp: SmtpSettings) -> None:
+    """Deliver one offer, or raise :class:`MailError`."""
+    where = f"{smtp.host}:{smtp.port}"
+    try:
+        await asyncio.wait_for(
+            send_messages([message], smtp.host, smtp.port, limit_s=smtp.timeout_seconds),
+            timeout=2 * smtp.timeout_seconds,
+        )
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = ", ".join(sorted(exc.recipients))
+        raise MailError(f"the mail server {where} refused {refused}", unreachable=False) from None
+    except smtplib.SMTPResponseException as exc:
+        raw = exc.smtp_error
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+        raise MailError(
+            f"the mail server {where} answered {exc.smtp_code} {text}".rstrip(), unreachable=False
+        ) from None
+    except (TimeoutError, OSError) as exc:  # smtplib.SMTPException is an OSError too
+        why = type(exc).__name__ if not str(exc) else str(exc)
+        raise MailError(f"cannot reach the mail server {where} ({why})", unreachable=True) from None
