@@ -7,6 +7,7 @@ from typing import Any
 from hotline.core import events as ev
 from hotline.live.center import LiveCenter
 from hotline.live.directory import load_directory
+from hotline.live.moves import WaitingPlace, move_waiting, waiting_place
 from hotline.store.db import Database
 from hotline.telephony.b2bua import B2bua
 from hotline.telephony.webrtc.phone import SoftphoneError
@@ -60,6 +61,17 @@ class LiveControlImpl:
 
     def transfer_to_queue(self, interaction_id: int, queue_id: int) -> bool:
         return self._b2bua.transfer_to_queue(interaction_id, queue_id)
+
+    def waiting_place(self, interaction_id: int) -> WaitingPlace | None:
+        return waiting_place(self._center, interaction_id)
+
+    def move_waiting(self, interaction_id: int, queue_id: int, by: int | None) -> WaitingPlace:
+        """A supervisor's move (``live.moves``); call control then rings whoever the new
+        queue offers it to.  Call control needs nothing new: a ringing phone is cancelled
+        by the engine's ``CancelOffer`` and the caller stays on hold music."""
+        place = move_waiting(self._center, interaction_id, queue_id, by)
+        self._b2bua.flush()
+        return place
 
     async def reload(self) -> None:
         self._center.reload(await load_directory(self._db))
