@@ -32,4 +32,21 @@ DESKTOP_TEXTS: dict[str, tuple[str, str]] = {
     "callback.hotline": ("Линия", "Hotline"),
     "callback.save": ("Запланировать", "Schedule"),
     "callback.saved": ("Обратный звонок запланирован", "Callback scheduled"),
+    "offer_mail.title": ("Отправить предложение", "Send an offer"),
+    "offer_mail.template": ("Шаблон письма", "E-mail template"),
+    "offer_mail.to": ("Кому", "To"),
+    "offer_mail.send": ("Отправить письмо", "Send e-mail"),
+    "offer_mail.sent": ("Письмо отправлено", "E-mail sent"),
+    "offer_mail.none": ("У этой линии нет шаблонов писем", "This hotline has no e-mail templates"),
+    "offer_mail.no_call": (
+        "Письмо отправляется по текущему или последнему звонку",
+        "The e-mail goes with the current or the last call",
+    ),
+    "kpi.sl_answered": ("Принято в норматив", "Answered within target"),
+    "kpi.sales": ("Продажи", "Sales"),
+    "kpi.leads": ("Лиды", "Leads"),
+    "ready.wrap_up_required": (
+        "Сначала сохраните тему и результат обращения №{id}",
+        "Save the topic and outcome of interaction {id} first",
+    ),
 }

@@ -1,5 +1,6 @@
 import { connect, post, pageData, duration, sawServerTime, serverNow } from "./live.js";
-import { onOffer, onScreenPop, scriptPath } from "./desktop_extras.js";
+import { onOffer, onScreenPop, scriptPath, showOwnKpis, refreshOwnKpis, goReady, readyAllowed }
+  from "./desktop_extras.js";
 
 const page = pageData();
 const $ = (id) => document.getElementById(id);
@@ -96,7 +97,7 @@ connect("/ws/desktop", (f) => {
   sawServerTime(f.at);
   document.dispatchEvent(new CustomEvent("hotline:frame", { detail: f }));  // softphone.js
   switch (f.type) {
-    case "desktop.state": setState(f.data); break;
+    case "desktop.state": setState(f.data); if (f.data.state === "ready") readyAllowed(); break;
     case "desktop.offer": showOffer(f.data); break;
     case "desktop.offer_cancelled":
       if (offer && offer.interaction_id === f.data.interaction_id && !call) {
@@ -108,6 +109,7 @@ connect("/ws/desktop", (f) => {
     case "desktop.kpis":
       $("kpi-handled").textContent = f.data.handled;
       $("kpi-aht").textContent = duration(f.data.aht);
+      refreshOwnKpis();
       break;
   }
   tick();
@@ -117,7 +119,14 @@ setInterval(tick, 250);
 async function act(fn) {
   try { await fn(); } catch (e) { console.error(e); alert(e.message); }
 }
-$("go-ready").onclick = () => act(() => post("/api/v1/agent/state", { state: "ready" }));
+$("go-ready").onclick = () => act(async () => {
+  const refused = await goReady();  // the reason is shown next to the button
+  if (refused && wrapFor == null) {  // e.g. after a reload: reopen that call's wrap-up
+    wrapFor = refused.interaction_id;
+    fillTopics(refused.hotline_id);
+    $("wrapup").hidden = false;
+  }
+});
 $("go-not-ready").onclick = () =>
   act(() => post("/api/v1/agent/state", { state: "not_ready", reason: $("reason").value }));
 $("go-offline").onclick = () => act(() => post("/api/v1/agent/state", { state: "offline" }));
@@ -135,10 +144,12 @@ $("wrapup-form").onsubmit = (e) => {
   const topic = $("topic").value, outcome = $("outcome").value;
   if (!topic || !outcome) { $("wrapup-status").textContent = $("wrapup-status").dataset.required; return; }
   act(async () => {
-    await post("/desktop/wrapup", {
+    const saved = await post("/desktop/wrapup", {
       interaction_id: wrapFor, topic_id: Number(topic), outcome_id: Number(outcome),
       notes: $("notes").value, script: scriptPath(),
     });
     $("wrapup-status").textContent = $("wrapup-status").dataset.saved;
+    if (saved?.kpis) showOwnKpis(saved.kpis);
+    readyAllowed();
   });
 };

@@ -1,6 +1,8 @@
-// The desktop's script panel, knowledge-base search, contact and callback forms
-// (templates/_desktop_extras.html).  desktop.js calls onOffer/onScreenPop and sends
-// scriptPath() with the wrap-up, so the path taken is stored with the interaction.
+// The desktop's script panel, knowledge-base search, contact and callback forms, the offer
+// e-mail, the operator's own KPIs and the ready refusal (templates/_desktop_extras.html).
+// desktop.js calls onOffer/onScreenPop, sends scriptPath() with the wrap-up (so the path
+// taken is stored with the interaction), shows showOwnKpis()/refreshOwnKpis() and goes
+// ready through goReady().
 const $ = (id) => document.getElementById(id);
 const extras = JSON.parse($("desktop-extras-data").textContent);
 const hotlines = new Map(extras.hotlines.map((h) => [h.id, h]));
@@ -107,6 +109,7 @@ function fillContact(c, phone) {
   $("contact-notes").value = c?.notes ?? "";
   $("contact-vip").checked = c?.vip ?? false;
   $("contact-status").textContent = "";
+  showRecipient();
 }
 
 async function saveContact(e) {
@@ -140,6 +143,71 @@ async function saveCallback(e) {
   } catch (err) { $("callback-status").textContent = err.message; }
 }
 
+// -- offer e-mail ---------------------------------------------------------------------------
+
+function fillOffers() {
+  const pick = $("offer-mail-template");
+  const offers = hotline()?.offers ?? [];
+  pick.replaceChildren(...offers.map((o) => new Option(`${o.name} (${o.language})`, o.id)));
+  $("offer-mail-none").hidden = offers.length > 0;
+  $("offer-mail-send").disabled = offers.length === 0;
+}
+
+function showRecipient() {
+  $("offer-mail-to").textContent = split($("contact-emails").value)[0] ?? "—";
+}
+
+async function sendOffer(e) {
+  e.preventDefault();
+  const status = $("offer-mail-status");
+  if (!offered) { status.textContent = status.dataset.noCall; return; }
+  $("offer-mail-send").disabled = true;
+  status.textContent = "…";
+  try {
+    const sent = await send("POST", `/api/v1/interactions/${offered.interaction_id}/send-offer`,
+                            { template_id: Number($("offer-mail-template").value) });
+    status.textContent = `${status.dataset.sent}: ${sent.to}`;
+  } catch (err) { status.textContent = err.message; }
+  finally { $("offer-mail-send").disabled = false; }
+}
+
+// -- own KPIs and the ready refusal ----------------------------------------------------------
+
+export function showOwnKpis(k) {
+  const pct = k.sl_answered == null ? "—" : `${Math.round(k.sl_answered * 100)} %`;
+  $("kpi-sl").textContent = pct;
+  $("kpi-sl").title = `${k.answered_within} / ${k.answered}`;
+  $("kpi-sales").textContent = k.sales;
+  $("kpi-leads").textContent = k.leads;
+}
+
+export async function refreshOwnKpis() {
+  try { showOwnKpis(await send("GET", "/desktop/kpis")); } catch (err) { console.error(err); }
+}
+
+// "ready" may be refused until the last call's wrap-up is saved (wrap_up_rule.py): the
+// reason goes next to the button; the refused interaction's details go back to desktop.js
+export async function goReady() {
+  const r = await fetch("/api/v1/agent/state", {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Requested-With": "fetch" },
+    body: JSON.stringify({ state: "ready" }),
+  });
+  const data = await r.json();
+  const box = $("ready-error");
+  box.hidden = r.ok;
+  if (r.ok) { box.textContent = ""; return null; }
+  const refused = data.error_id === "wrap_up_required" ? data.details?.[0] ?? null : null;
+  box.textContent = refused
+    ? box.dataset.wrapUp.replace("{id}", refused.interaction_id) +
+      (refused.caller ? ` (${refused.caller})` : "")
+    : data.message ?? `${r.status}`;
+  box.title = data.message ?? "";
+  return refused;
+}
+
+export function readyAllowed() { $("ready-error").hidden = true; $("ready-error").textContent = ""; }
+
 // -- hooks from desktop.js ------------------------------------------------------------------
 
 export function onOffer(d) {
@@ -148,6 +216,7 @@ export function onOffer(d) {
   fillContact(null, d.caller);
   $("callback-number").value = d.caller ?? "";
   $("callback-status").textContent = "";
+  $("offer-mail-status").textContent = "";
 }
 
 export async function onScreenPop(d) {
@@ -158,6 +227,7 @@ export async function onScreenPop(d) {
 function hotlineChanged() {
   $("callback-zone").textContent = hotline() ? `(${hotline().timezone})` : "";
   fillScripts();
+  fillOffers();
 }
 
 $("extras-hotline").onchange = hotlineChanged;
@@ -167,4 +237,6 @@ $("script-back").onclick = () => { choices.pop(); renderStep(); };
 $("kb-form").onsubmit = (e) => searchKb(e).catch((err) => console.error(err));
 $("contact-form").onsubmit = saveContact;
 $("callback-form").onsubmit = saveCallback;
+$("offer-mail-form").onsubmit = sendOffer;
+$("contact-emails").oninput = showRecipient;
 hotlineChanged();
