@@ -109,6 +109,7 @@ async def test_given_app_when_fetching_openapi_then_valid_document_with_every_ro
     expected = {"/api/v1/auth/login": {"post"}, "/api/v1/auth/logout": {"post"},
                 "/api/v1/auth/me": {"get"}, "/api/v1/interactions": {"get"},
                 "/api/v1/interactions/{item_id}": {"get"}, "/healthz": {"get"},
+                "/api/v1/interactions/{item_id}/send-offer": {"post"},
                 "/readyz": {"get"}, "/metrics": {"get"},
                 # live call control and IVR flows (hotline.web.api.telephony)
                 "/api/v1/agent/state": {"get", "post"},
