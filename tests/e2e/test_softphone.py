@@ -145,6 +145,29 @@ def test_given_the_browser_phone_when_a_sipp_call_is_answered_in_the_page_then_a
         assert stats["packetsSent"] > 150, stats
         shot(desk, "softphone-talking")
 
+        # 4c. The supervisor listens from the wallboard (silent monitor), in a browser too.
+        board = log_in(media_browser, server, "supervisor")
+        board.get_by_role("button", name="Включить браузерный телефон").click()
+        expect(board.locator("#softphone-state")).to_have_attribute(
+            "data-state", "connected", timeout=LIVE_S
+        )
+        iid = status_call(server)
+        board.locator("#monitor-call").select_option(str(iid), timeout=LIVE_S)
+        board.get_by_role("button", name="Слушать", exact=True).click()
+        expect(board.locator("#monitor-status")).to_contain_text(f"#{iid}", timeout=LIVE_S)
+        board.wait_for_function(
+            """async () => {
+                 const s = await window.hotlineSoftphone.stats();
+                 return s.packetsReceived > 100 && s.audioEnergy > 0.01;
+               }""",
+            timeout=LIVE_S,
+            polling=250,
+        )
+        shot(board, "wallboard-monitor")
+        board.get_by_role("button", name="Перестать слушать").click()
+        expect(board.locator("#monitor-status")).to_have_text("")
+        board.context.close()
+
         # 5. Анна hangs up in the page; the caller gets the hotline's BYE.
         desk.get_by_role("button", name="Завершить").click()
         _finish(caller, "caller (the operator hung up)")
@@ -169,6 +192,12 @@ def test_given_the_browser_phone_when_a_sipp_call_is_answered_in_the_page_then_a
     assert server.http.get("/api/v1/softphone", headers=auth).status_code == 404
     server.api("POST", "/agent/state", who="e2e_anna", json={"state": "offline"})
     desk.context.close()
+
+
+def status_call(server: Server) -> int:
+    """The interaction id of the caller's live call (from the interactions API)."""
+    page = server.api("GET", f"/interactions?hotline_id={server.ids['hotline']}&limit=5")
+    return int(next(i for i in page["items"] if i["caller"] == CALLER)["id"])
 
 
 def _recording(server: Server, caller: str) -> tuple[np.ndarray, np.ndarray]:

@@ -71,11 +71,11 @@ class Tone(MediaStreamTrack):
 class FakeBrowser:
     """What the desktop page does, in Python: offer, POST it, keep what it hears."""
 
-    def __init__(self) -> None:
+    def __init__(self, hz: float = 1000.0) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.heard: list[np.ndarray] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self.pc.addTrack(Tone())
+        self.pc.addTrack(Tone(hz))
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -367,3 +367,76 @@ def test_given_a_supervisor_or_an_answer_when_not_offered_then_refused(pbx: Pbx)
         headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
     )
     assert missing.status_code == 404, missing.text
+
+
+def level_at(samples: np.ndarray, hz: float) -> float:
+    """Relative spectral magnitude near ``hz`` (the whole spectrum sums to 1)."""
+    spectrum = np.abs(np.fft.rfft(samples.astype(float)))
+    freqs = np.fft.rfftfreq(len(samples), 1 / 8000)
+    return float(spectrum[np.abs(freqs - hz) < 15].sum() / spectrum.sum())
+
+
+async def test_given_a_talking_call_when_a_supervisor_listens_then_they_hear_both_and_nobody_hears_them(  # noqa: E501
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    operator = FakeBrowser(1000.0)
+    supervisor = FakeBrowser(2000.0)  # what the supervisor says must reach nobody
+    caller = sink = None
+    try:
+        await operator.connect(pbx, pbx.tokens["op_web"])
+        await supervisor.connect(pbx, pbx.tokens["supervisor"])
+        await until(
+            lambda: operator.pc.connectionState == supervisor.pc.connectionState == "connected",
+            "both browsers connected",
+        )
+        pbx.set_state("op_web", "ready")
+        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
+        caller, sink = call(
+            pbx, tmp_path / "caller", NUMBER, "79990001004", tmp_path / "voice.pcap",
+            before_ms=0, talk_ms=None,
+        )  # fmt: skip
+        iid = await offered(pbx, "79990001004")
+        # not before the call is talked; never by the operator or a client
+        early = pbx.http.post(
+            f"/api/v1/calls/{iid}/monitor",
+            headers={"Authorization": f"Bearer {pbx.tokens['supervisor']}"},
+        )
+        assert early.status_code == 409, early.text
+        pbx.api("POST", f"/calls/{iid}/answer", pbx.tokens["op_web"])
+        for who, expected in (("op_other", 403), ("client", 403)):
+            if who not in pbx.tokens:
+                pbx.login(who)
+            refused = pbx.http.post(
+                f"/api/v1/calls/{iid}/monitor",
+                headers={"Authorization": f"Bearer {pbx.tokens[who]}"},
+            )
+            assert refused.status_code == expected, (who, refused.text)
+        assert pbx.api("POST", f"/calls/{iid}/monitor", pbx.tokens["supervisor"])["done"]
+        start = len(supervisor.heard)
+        await until(lambda: len(supervisor.heard) - start >= 150, "the monitor's audio")
+        mix = np.concatenate(supervisor.heard[start + 25 :])
+        assert level_at(mix, 440) > 0.05, level_at(mix, 440)  # the caller
+        assert level_at(mix, 1000) > 0.05, level_at(mix, 1000)  # the operator
+        # ... and the supervisor's 2 kHz reached neither party
+        drain(sink)
+        await asyncio.to_thread(sink.collect, lambda: len(sink.packets) >= 100, WAIT_S)
+        to_caller = ulaw_decode(b"".join(p.payload for _, p in sink.packets[25:]))
+        assert level_at(to_caller, 1000) > 0.3 and level_at(to_caller, 2000) < 0.01
+        op_start = len(operator.heard)
+        await until(lambda: len(operator.heard) - op_start >= 100, "the operator's audio")
+        to_operator = np.concatenate(operator.heard[op_start + 25 :])
+        assert level_at(to_operator, 2000) < 0.01, level_at(to_operator, 2000)
+
+        assert pbx.api("DELETE", f"/calls/{iid}/monitor", pbx.tokens["supervisor"])["done"]
+        listening = status(pbx, "supervisor")
+        assert listening["in_call"] is False
+        pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])
+        await asyncio.to_thread(_finish, caller, "caller (the operator hung up)")
+    finally:
+        pbx.set_state("op_web", "offline")
+        if caller is not None:
+            _kill(caller)
+        if sink is not None:
+            sink.close()
+        await operator.close()
+        await supervisor.close()

@@ -10,6 +10,7 @@ from hotline.live.directory import load_directory
 from hotline.live.moves import WaitingPlace, move_waiting, waiting_place
 from hotline.store.db import Database
 from hotline.telephony.b2bua import B2bua
+from hotline.telephony.media.base import MediaError
 from hotline.telephony.webrtc.phone import SoftphoneError
 from hotline.telephony.webrtc.softphones import Softphones
 
@@ -105,3 +106,16 @@ class SoftphoneControlImpl:
 
     def decline(self, interaction_id: int, operator_id: int) -> bool:
         return self._b2bua.decline_in_browser(interaction_id, operator_id)
+
+    def call_hotline(self, interaction_id: int) -> tuple[int, int] | None:
+        call = self._b2bua.calls.get(interaction_id)
+        return None if call is None else (call.hotline.tenant_id, call.hotline.id)
+
+    def monitor(self, interaction_id: int, user_id: int) -> bool:
+        try:
+            return self._b2bua.monitor(interaction_id, user_id)
+        except MediaError as exc:
+            raise ValueError(str(exc)) from exc
+
+    def stop_monitor(self, interaction_id: int, user_id: int) -> bool:
+        return self._b2bua.stop_monitor(interaction_id, user_id)

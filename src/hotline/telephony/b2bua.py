@@ -165,6 +165,8 @@ class B2bua:
         self._local_media: dict[str, tuple[str, int]] = {}
         # operator legs bridged to a browser softphone: detached when the leg closes
         self._browser_legs: dict[str, BrowserPhone] = {}
+        # silent monitors: interaction id -> listening user id -> their browser phone
+        self._monitors: dict[int, dict[int, BrowserPhone]] = {}
         self._hangup_after: dict[int, Call] = {}
         center.subscribe(self._on_command)
         self.stats = {"calls": 0, "answered": 0, "rejected": 0}
@@ -911,9 +913,58 @@ class B2bua:
         self._pump()
         return True
 
+    def monitor(self, interaction_id: int, user_id: int) -> bool:
+        """Silent monitor: the user's browser phone hears both parties of a call being
+        talked (copies of each leg's incoming audio, mixed in the gateway); nobody hears
+        them.  Raises :class:`MediaError` when the media backend cannot tap legs."""
+        call = self.calls.get(interaction_id)
+        phone = self.softphones.get(user_id) if self.softphones is not None else None
+        leg = call.operator if call is not None else None
+        if call is None or leg is None or not leg.answered or phone is None or phone.in_call:
+            return False
+        listeners = self._monitors.setdefault(interaction_id, {})
+        listeners[user_id] = phone
+        try:
+            self._retap(call)
+        except MediaError:
+            del listeners[user_id]
+            raise
+        phone.listen([self._local_media[call.leg_id], self._local_media[leg.leg_id]])
+        return True
+
+    def stop_monitor(self, interaction_id: int, user_id: int) -> bool:
+        listeners = self._monitors.get(interaction_id, {})
+        phone = listeners.pop(user_id, None)
+        if phone is None:
+            return False
+        phone.stop_listening()
+        call = self.calls.get(interaction_id)
+        if call is not None:
+            self._retap(call)
+        return True
+
+    def _retap(self, call: Call) -> None:
+        listeners = self._monitors.get(call.interaction_id, {})
+        destinations = [phone.rtp_address for phone in listeners.values()]
+        legs = [call.leg_id] + ([call.operator.leg_id] if call.operator is not None else [])
+        for leg_id in legs:
+            self.media.tap(leg_id, destinations)
+        if not listeners:
+            self._monitors.pop(call.interaction_id, None)
+
+    def _end_monitors(self, call: Call) -> None:
+        """The talk ended (or its operator leg did): listeners hear nothing more."""
+        for phone in self._monitors.pop(call.interaction_id, {}).values():
+            phone.stop_listening()
+        if call.leg_id in self._local_media:
+            self.media.tap(call.leg_id, [])
+
     def browser_phone_gone(self, operator_id: int) -> None:
         """A softphone's connection ended: its call ends as if the operator hung up, a
-        ringing offer is declined."""
+        ringing offer is declined, a monitor stops."""
+        for interaction_id, listeners in list(self._monitors.items()):
+            if operator_id in listeners:
+                self.stop_monitor(interaction_id, operator_id)
         for call in list(self.calls.values()):
             leg = call.operator
             if leg is None or not leg.browser or leg.operator_id != operator_id:
@@ -1271,6 +1322,7 @@ class B2bua:
     # -- teardown -----------------------------------------------------------------------------
 
     def _end_operator_leg(self, call: Call, leg: OperatorLeg) -> None:
+        self._end_monitors(call)
         self._stop_recording(call)
         self.media.unbridge(call.leg_id)
         if leg.dialog is not None:
@@ -1286,6 +1338,7 @@ class B2bua:
         if leg.dialog is not None:
             self._dialogs.pop((leg.dialog.call_id, leg.dialog.local_tag), None)
         call.operator = None
+        self._end_monitors(call)
         self._stop_recording(call)
         self.media.unbridge(call.leg_id)
         self._close_leg(call, leg.leg_id)
@@ -1340,6 +1393,8 @@ class B2bua:
         self._finish(call)
 
     def _finish(self, call: Call) -> None:
+        if call.interaction_id in self._monitors:
+            self._end_monitors(call)
         call.phase = CallPhase.ENDED
         self._flow_deadlines.discard(call)
         self.center.forget(call.interaction_id)

@@ -118,6 +118,11 @@ class MediaBackend(Protocol):
     def unbridge(self, leg_id: str) -> None:
         """Undo :meth:`bridge` for the pair ``leg_id`` is in (hold, transfer)."""
 
+    def tap(self, leg_id: str, destinations: Sequence[tuple[str, int]]) -> None:
+        """Also send a copy of every audio packet received on ``leg_id`` to each of
+        ``destinations`` (supervisors' silent monitors), unchanged and from the leg's own
+        port; an empty list stops.  Raises :class:`MediaError` when the backend cannot."""
+
     def start_recording(self, key: str, path: Path, left: str, right: str | None) -> None:
         """Record the audio *received from* ``left`` in the left channel and from
         ``right`` in the right channel (both parties' voices, time-aligned, silence where

@@ -269,6 +269,20 @@ class InProcessMedia:
         if peer is not None:
             leg.peer = peer.peer = None
 
+    def tap(self, leg_id: str, destinations: Sequence[tuple[str, int]]) -> None:
+        """Copy what ``leg_id`` receives to ``destinations`` (silent monitors)."""
+        self._leg(leg_id).taps = tuple(destinations)
+
+    def _send_taps(self, leg: Leg, data: bytes) -> None:
+        sock = leg.sock
+        if sock is None:
+            return
+        for destination in leg.taps:
+            try:
+                sock.sendto(data, destination)
+            except OSError:  # a monitor that went away must not disturb the call
+                self._pacing.send_errors += 1
+
     def start_recording(self, key: str, path: Path, left: str, right: str | None) -> None:
         """Record what ``left`` (and ``right``) send us; see :mod:`.recording`."""
         if left == right:
@@ -416,6 +430,8 @@ class InProcessMedia:
             return
         if leg.peer is not None:
             leg.peer.relay(packet, False, self._tick_index - 1, pacing)
+        if leg.taps:
+            self._send_taps(leg, data)
         if leg.reorder is not None:
             recorder.feed(leg, packet, self._loop.time())
 

@@ -144,6 +144,7 @@ class Leg:
         "seq",
         "sock",
         "ssrc",
+        "taps",
         "timestamp",
         "tracks",
         "transport",
@@ -180,6 +181,8 @@ class Leg:
         self.recorded_ssrc: int | None = None
         self.closed = False
         self.unreachable_logged = False
+        # Where copies of what the peer sends go (silent monitors); empty nearly always.
+        self.taps: tuple[tuple[str, int], ...] = ()
 
     def send_frame(self, tick: int, stats: PacingStats) -> bool:
         """:meth:`send_frames` for one tick, with the steady state inlined.

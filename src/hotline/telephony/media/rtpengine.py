@@ -230,6 +230,13 @@ class RtpengineMedia:
 
         self._queue([a, b], "bridge", join)
 
+    def tap(self, leg_id: str, destinations: Sequence[tuple[str, int]]) -> None:
+        """Not with rtpengine 10.5 yet: its media forking ("subscribe request") makes a
+        new call leg per listener, which this backend does not drive."""
+        self._leg(leg_id)
+        if destinations:
+            raise MediaError("silent monitor needs the in-process media backend (not rtpengine)")
+
     def unbridge(self, leg_id: str) -> None:
         leg = self._legs.get(leg_id)
         if leg is None or leg.partner is None:

@@ -76,9 +76,9 @@ class _LegAudio(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, buffer: PlayoutBuffer, stats: PhoneStats) -> None:
+    def __init__(self, next_frame: Callable[[], npt.NDArray[np.int16]], stats: PhoneStats) -> None:
         super().__init__()
-        self._buffer = buffer
+        self._next_frame = next_frame
         self._stats = stats
         self._start: float | None = None
         self._pts = 0
@@ -96,7 +96,7 @@ class _LegAudio(MediaStreamTrack):
                 await asyncio.sleep(wait)  # pacing in the adapter, as aiortc's own tracks do
             elif wait < -10 * _FRAME_S:  # the loop stalled: restart the clock, don't burst
                 self._start, self._pts = now, 0
-        samples = self._buffer.pop()
+        samples = self._next_frame()
         if samples.any():
             self._stats.frames_to_browser += 1
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
@@ -128,7 +128,9 @@ class BrowserPhone:
         self._playout = PlayoutBuffer()
         self._to_browser = Framer()
         self._to_leg = Framer()
-        self._track = _LegAudio(self._playout, self.stats)
+        self._track = _LegAudio(self._next_frame, self.stats)
+        # silent monitor: each leg's stream on its own cushion, mixed at playout
+        self._sources: dict[tuple[str, int], tuple[Framer, PlayoutBuffer]] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._leg: tuple[str, int] | None = None
         self._ssrc = secrets.randbits(32)
@@ -179,8 +181,13 @@ class BrowserPhone:
         description = self._pc.localDescription
         return str(description.sdp)
 
+    @property
+    def listening(self) -> bool:
+        return bool(self._sources)
+
     def attach(self, leg: tuple[str, int]) -> None:
         """Start exchanging audio with the media leg listening at ``leg``."""
+        self._sources = {}
         self._leg = leg
         self._marker = True
         self._playout.clear()
@@ -188,6 +195,23 @@ class BrowserPhone:
     def detach(self) -> None:
         self._leg = None
         self._playout.clear()
+
+    def listen(self, sources: list[tuple[str, int]]) -> None:
+        """Silent monitor: play the mix of what these legs' taps send (both parties of a
+        call); what the browser sends goes nowhere."""
+        self._leg = None
+        self._sources = {source: (Framer(), PlayoutBuffer()) for source in sources}
+
+    def stop_listening(self) -> None:
+        self._sources = {}
+
+    def _next_frame(self) -> npt.NDArray[np.int16]:
+        if not self._sources:
+            return self._playout.pop()
+        mix = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+        for _, buffer in self._sources.values():
+            mix += buffer.pop()
+        return np.clip(mix, -32768, 32767).astype(np.int16)
 
     async def close(self) -> None:
         if self._closed:
@@ -243,8 +267,14 @@ class BrowserPhone:
     # -- leg -> browser ------------------------------------------------------------------------
 
     def _from_leg(self, data: bytes, source: tuple[str, int]) -> None:
-        if self._leg is None or source[:2] != self._leg:
-            return  # only the attached leg may talk to the operator
+        # only the attached leg (or the monitored ones) may talk to this browser
+        if self._leg is not None and source[:2] == self._leg:
+            framer, buffer = self._to_browser, self._playout
+        else:
+            entry = self._sources.get(source[:2])
+            if entry is None:
+                return
+            framer, buffer = entry
         packet = parse_rtp(data)
         if packet is None:
             return
@@ -255,8 +285,8 @@ class BrowserPhone:
         else:
             return  # telephone-event and comfort noise: nothing to play
         self.stats.packets_from_leg += 1
-        for frame in self._to_browser.push(samples):
-            self._playout.push(frame)
+        for frame in framer.push(samples):
+            buffer.push(frame)
 
     # -- lifetime ------------------------------------------------------------------------------
 

@@ -68,6 +68,14 @@ class SoftphoneControl(Protocol):
 
     def decline(self, interaction_id: int, operator_id: int) -> bool: ...
 
+    def call_hotline(self, interaction_id: int) -> tuple[int, int] | None:
+        """``(tenant_id, hotline_id)`` of a live call, or None."""
+
+    def monitor(self, interaction_id: int, user_id: int) -> bool:
+        """Silent monitor; raises ``ValueError`` when the media backend cannot."""
+
+    def stop_monitor(self, interaction_id: int, user_id: int) -> bool: ...
+
 
 @dataclass(slots=True)
 class ApiContext:

@@ -2,8 +2,10 @@
 offer in, our answer out, no trickle ICE), see whether audio flows, switch it off; answer
 or decline a call that rings in the browser.
 
-Rules: only operators have a softphone, and only their own; answering and declining go
-through the same call checks as hold or hang-up (their own live call, their tenant).
+Rules: operators, supervisors and admins have a softphone, only their own (clients have
+none); answering and declining go through the same call checks as hold or hang-up (an
+operator's own live call); a silent monitor is for supervisors and admins, on calls of
+hotlines they may see, and nobody on the call hears them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ router = APIRouter(tags=["telephony"], responses=ERRORS)
 CallControl = Annotated[Principal, Depends(require(Action.WRITE, Resource.CALL))]
 #: a browser's offer is 3–6 kB; ten times that is no offer
 MAX_SDP = 65_536
+#: operators talk through it; supervisors (and admins) listen to calls with it
+_PHONE_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 
 
 class SessionDescription(BaseModel):
@@ -43,8 +47,8 @@ class SoftphoneStatus(BaseModel):
 
 
 def _softphones(ctx: ApiContext, principal: Principal) -> SoftphoneControl:
-    if principal.role is not Role.OPERATOR:
-        raise forbidden("only operators have a browser softphone")
+    if principal.role not in _PHONE_ROLES:
+        raise forbidden("clients have no browser softphone")
     if ctx.softphones is None:
         raise ApiError(503, "telephony_unavailable", "this server runs without telephony")
     return ctx.softphones
@@ -98,3 +102,45 @@ async def decline(interaction_id: Id64, ctx: Ctx, principal: CallControl) -> Any
     phones = _softphones(ctx, principal)
     _check_call(ctx, principal, interaction_id)
     return _done(interaction_id, phones.decline(interaction_id, principal.user_id), "decline")
+
+
+def _monitored_call(ctx: ApiContext, principal: Principal, interaction_id: int) -> SoftphoneControl:
+    phones = _softphones(ctx, principal)
+    if principal.role is Role.OPERATOR:
+        raise forbidden("listening to calls is for supervisors")
+    where = phones.call_hotline(interaction_id)
+    if where is None or not principal.sees_hotline(*where):
+        raise not_found("live call", interaction_id)
+    return phones
+
+
+@router.post(
+    "/calls/{interaction_id}/monitor",
+    response_model=CallActionResult,
+    summary="Listen to a live call through your browser softphone (silent monitor)",
+)
+async def monitor(interaction_id: Id64, ctx: Ctx, principal: CallControl) -> Any:
+    phones = _monitored_call(ctx, principal, interaction_id)
+    try:
+        ok = phones.monitor(interaction_id, principal.user_id)
+    except ValueError as exc:
+        raise ApiError(409, "monitor_unsupported", str(exc)) from exc
+    if not ok:
+        raise ApiError(
+            409,
+            "call_state",
+            f"cannot listen to call {interaction_id}: it must be talking, and your "
+            "browser softphone on and in no call",
+        )
+    return CallActionResult(interaction_id=interaction_id, done=True)
+
+
+@router.delete(
+    "/calls/{interaction_id}/monitor",
+    response_model=CallActionResult,
+    summary="Stop listening to a call",
+)
+async def stop_monitor(interaction_id: Id64, ctx: Ctx, principal: CallControl) -> Any:
+    phones = _softphones(ctx, principal)
+    ok = phones.stop_monitor(interaction_id, principal.user_id)
+    return _done(interaction_id, ok, "stop listening to")

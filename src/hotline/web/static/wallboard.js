@@ -80,6 +80,7 @@ function tick() {
 
 connect(`/ws/wallboard/${page.tenant_id}`, (f) => {
   sawServerTime(f.at);
+  document.dispatchEvent(new CustomEvent("hotline:frame", { detail: f }));  // monitor.js
   if (f.type === "wallboard.snapshot") { board = f.data; boardAt = f.at; render(); }
 });
 setInterval(tick, 1000);
