@@ -3,6 +3,9 @@ visits (hand-computed), what a wrap-up still lacks, and offer templates filled i
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 import pytest
 
 from hotline.core.kpi import QueueVisit, VisitOutcome
@@ -123,6 +126,30 @@ def test_given_a_name_with_line_breaks_when_building_then_no_header_is_split() -
         "Hi {name}", "Body", to="eve@example.com", to_name=values["name"], values=values,
         sender="offers@example.com",
     )  # fmt: skip
-    assert message["Subject"] == "Hi Eve Bcc: all@example.com"
-    assert message["Bcc"] is None
-    assert message["To"] == '"Eve Bcc: all@example.com" <eve@example.com>'  # quoted, one address
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == "Hi Eve Bcc: all@example.com"
+    assert parsed["Bcc"] is None
+    assert parsed["To"].addresses[0].addr_spec == "eve@example.com"  # one address, quoted
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Матрёшка: скидка 10 % для Пётр Сидоров",  # folded at "для Пётр" by the default policy
+        "Матрёшка: коллекция недели и бесплатная доставка для {name} " * 4,
+        "Plain ASCII subject, long enough to be folded somewhere along the way " * 2,
+    ],
+)
+def test_given_a_long_cyrillic_subject_when_sent_then_it_arrives_word_for_word(
+    subject: str,
+) -> None:
+    values = {"name": "Пётр Сидоров", "operator": "Анна", "company": "Матрёшка", "hotline": ""}
+    message = build_offer(
+        subject, "Здравствуйте, {name}!", to="p@example.com", to_name="Пётр Сидоров",
+        values=values, sender="offers@example.com",
+    )  # fmt: skip
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == " ".join(render(subject, values).split())
+    assert parsed["To"] == "Пётр Сидоров <p@example.com>"
+    body = parsed.get_body(("plain",))
+    assert body is not None and body.get_content() == "Здравствуйте, Пётр Сидоров!"
