@@ -1,20 +1,98 @@
 """The desktop's script panel, knowledge-base search, contact and callback forms in a real
 browser.  No call is needed: the panels work on the hotline picked (an offer only switches
 them to the offered hotline).  Waiting is Playwright's ``expect``, never a sleep; what was
-saved is checked through the REST API."""
+saved is checked through the REST API.
+
+Then, with a real call: the offer e-mailed to the caller's contact and received by an
+aiosmtpd server, and "ready" refused until the call's topic and outcome are saved (the
+hotline requires them).  This module's server is the demo with its SMTP settings pointing
+at that aiosmtpd server."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import json
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import Server, log_in, shot
+from tests.e2e.conftest import NUMBER, Server, _setup, log_in, shot
+from tests.e2e.test_pages import start_phone
+from tests.integration import sipmedia
+from tests.integration.test_demo_server import READY_TIMEOUT_S, free_port, start_demo
+from tests.integration.test_sip_calls import _finish, _kill, call
 
 pytestmark = pytest.mark.slow
 
 LIVE_MS = 15_000
+CALLER = "+79161234567"  # the contact «Пётр Сидоров» of tests/e2e/conftest.py
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping the messages it accepts."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.received.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    handler = Mailbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e-extras") / "data"
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, mailbox: tuple[Mailbox, int]
+) -> Iterator[Server]:
+    """tests/e2e/conftest.py's server, its offers sent to :func:`mailbox`."""
+    if shutil.which("sipp") is None:
+        pytest.skip("needs SIPp (apt: sip-tester)")
+    prompts = tmp_path_factory.getbasetemp() / "prompts"
+    smtp = {
+        "HOTLINE_SMTP_HOST": "127.0.0.1",
+        "HOTLINE_SMTP_PORT": str(mailbox[1]),
+        "HOTLINE_SMTP_SENDER": "offers@matryoshka.example",
+        "HOTLINE_SMTP_TIMEOUT_SECONDS": "5",
+    }
+    instance = start_demo(
+        data_dir, "127.0.0.1:0", f"127.0.0.1:{free_port()}", prompts=prompts, env_extra=smtp
+    )
+    try:
+        instance.wait_ready(READY_TIMEOUT_S)
+        with httpx.Client(base_url=instance.http, timeout=10) as http:
+            server = Server(instance, http, int(instance.sip.rsplit(":", 1)[1]))
+            _setup(server)
+            yield server
+    finally:
+        status = instance.stop()
+        log = "".join(instance.output)
+        assert "Traceback" not in log, log[-5000:]
+        assert status == 0, log[-5000:]
 
 
 def _seed(server: Server) -> None:
@@ -102,3 +180,120 @@ def test_given_the_desktop_when_following_the_script_and_searching_the_kb_then_s
     ]
     # Moscow is UTC+3: 11:00 there is 08:00 UTC
     assert callbacks[0]["not_before"].startswith(f"{tomorrow.isoformat()}T08:00:00")
+
+
+def _offer_template(data_dir: Path, hotline_id: int, tenant_id: int) -> None:
+    """A template for the test hotline, written straight into the server's SQLite database:
+    templates have no API of their own yet (the demo seeds its hotlines' templates)."""
+    with sqlite3.connect(data_dir / "hotline.db", timeout=10) as db:
+        db.execute(
+            "INSERT INTO offer_templates"
+            " (tenant_id, hotline_id, name, language, subject, body, active)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1)",
+            (
+                tenant_id,
+                hotline_id,
+                "Скидка новым клиентам",
+                "ru",
+                "{company}: скидка 10 % для {name}",
+                "Здравствуйте, {name}!\nВаш промокод: NEW10.\n{operator}, {company}",
+            ),
+        )
+
+
+def test_given_a_call_when_sending_an_offer_and_going_ready_then_mailed_and_ready_waits_for_the_wrap_up(  # noqa: E501
+    server: Server,
+    browser: Browser,
+    data_dir: Path,
+    mailbox: tuple[Mailbox, int],
+    tmp_path: Path,
+) -> None:
+    inbox, _ = mailbox
+    hotline, tenant = server.ids["hotline"], server.ids["tenant"]
+    server.api("PATCH", f"/hotlines/{hotline}", json={"topic_required": True})
+    _offer_template(data_dir, hotline, tenant)
+    (petr,) = [c for c in server.api("GET", "/contacts")["items"] if c["name"] == "Пётр Сидоров"]
+    server.api("PATCH", f"/contacts/{petr['id']}", json={"emails": ["petr@example.com"]})
+
+    desk = log_in(browser, server, "e2e_anna")
+    phone = start_phone(server, tmp_path / "phone")
+    caller, sink = None, None
+    try:
+        desk.get_by_role("button", name="Готов", exact=True).click()
+        expect(desk.locator("#state")).to_have_attribute("data-state", "ready", timeout=LIVE_MS)
+        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 1.0)
+        caller, sink = call(
+            server, tmp_path / "caller", NUMBER, CALLER, tmp_path / "voice.pcap",
+            before_ms=0, talk_ms=None,
+        )  # fmt: skip
+        expect(desk.locator("#call-phase")).to_have_text("Разговор", timeout=LIVE_MS)
+        expect(desk.locator("#offer-mail-to")).to_have_text("petr@example.com", timeout=LIVE_MS)
+
+        # 1. The offer, during the call, to the recognised contact
+        expect(desk.locator("#offer-mail-template option")).to_have_text(
+            ["Скидка новым клиентам (ru)"]
+        )
+        desk.get_by_role("button", name="Отправить письмо").click()
+        expect(desk.locator("#offer-mail-status")).to_have_text(
+            "Письмо отправлено: petr@example.com", timeout=LIVE_MS
+        )
+        shot(desk, "desktop-offer-sent")
+        ((to, raw),) = inbox.received
+        assert to == ["petr@example.com"]
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert message["Subject"] == "Матрёшка: скидка 10 % для Пётр Сидоров"
+        text = message.get_body(("plain",))
+        assert text is not None
+        assert text.get_content().splitlines() == [
+            "Здравствуйте, Пётр Сидоров!",
+            "Ваш промокод: NEW10.",
+            "Анна, Матрёшка",
+        ]
+
+        # 2. Hung up: "ready" is refused while the topic and outcome are not saved
+        desk.get_by_role("button", name="Завершить").click()
+        _finish(caller, "caller (the operator hung up)")
+        expect(desk.locator("#wrapup")).to_be_visible(timeout=LIVE_MS)
+        desk.get_by_role("button", name="Продлить на 30 с").click()  # time to look at it
+        expect(desk.locator("#wrapup-left")).to_have_text(
+            re.compile(r"^0:[3-5]\d$"), timeout=LIVE_MS
+        )
+        latest = server.api("GET", f"/interactions?hotline_id={hotline}&limit=1")["items"][0]
+        assert latest["caller"] == CALLER
+        desk.get_by_role("button", name="Готов", exact=True).click()
+        refusal = desk.locator("#ready-error")
+        expect(refusal).to_be_visible(timeout=LIVE_MS)
+        expect(refusal).to_have_text(
+            f"Сначала сохраните тему и результат обращения №{latest['id']} ({CALLER})"
+        )
+        expect(desk.locator("#state")).to_have_attribute("data-state", "wrap_up")
+        shot(desk, "desktop-ready-refused")
+
+        # 3. Topic and outcome saved: the figures follow, and ready goes through
+        desk.get_by_label("Тема обращения").select_option(label="Доставка")
+        desk.get_by_label("Результат", exact=True).select_option(label="Решено")
+        desk.get_by_role("button", name="Сохранить", exact=True).click()
+        expect(desk.locator("#wrapup-status")).to_have_text("Сохранено", timeout=LIVE_MS)
+        expect(refusal).to_be_hidden()
+        expect(desk.locator("#kpi-sl")).to_have_text("100 %")  # answered after ~4 s <= 20 s
+        desk.get_by_role("button", name="Готов", exact=True).click()
+        expect(desk.locator("#state")).to_have_attribute("data-state", "ready", timeout=LIVE_MS)
+        expect(refusal).to_be_hidden()
+        shot(desk, "desktop-ready-after-wrapup")
+        desk.get_by_role("button", name="Не в сети").click()
+        expect(desk.locator("#state")).to_have_attribute("data-state", "offline", timeout=LIVE_MS)
+        _finish(phone, "Анна's phone (BYE from the hotline)")
+        with sqlite3.connect(data_dir / "hotline.db", timeout=10) as db:
+            sent = db.execute(
+                "SELECT entity_id, details FROM audit_log WHERE action = 'offer_sent'"
+            ).fetchall()
+        assert [(iid, json.loads(d)["to"]) for iid, d in sent] == [
+            (str(latest["id"]), "petr@example.com")
+        ]
+    finally:
+        _kill(phone)
+        if caller is not None:
+            _kill(caller)
+        if sink is not None:
+            sink.close()
+        desk.context.close()
