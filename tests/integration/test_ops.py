@@ -127,6 +127,10 @@ async def test_given_app_when_fetching_openapi_then_valid_document_with_every_ro
                 "/api/v1/flow-schema": {"get"},
                 "/api/v1/hotlines/{hotline_id}/flows": {"get", "post"},
                 "/api/v1/hotlines/{hotline_id}/flows/{version}/publish": {"post"},
+                # a hotline's uploaded voice prompts (hotline.web.api.prompts)
+                "/api/v1/hotlines/{hotline_id}/prompts": {"get"},
+                "/api/v1/hotlines/{hotline_id}/prompts/{language}/{name}": {"put", "delete"},
+                "/api/v1/hotlines/{hotline_id}/prompts/{language}/{name}/audio": {"get"},
                 # reports and imports, recordings, callbacks, knowledge-base search
                 "/api/v1/reports/kpis": {"get"}, "/api/v1/imports/history": {"post"},
                 "/api/v1/recordings": {"get"},

@@ -19,6 +19,7 @@ import hotline
 from hotline.store.migrate import current_revision, head_revision
 from hotline.web.api import auth, callbacks, interactions, kb_search, softphone, telephony
 from hotline.web.api import moves as moves_api
+from hotline.web.api import prompts as prompts_api
 from hotline.web.api import recordings as recordings_api
 from hotline.web.api import reports as reports_api
 from hotline.web.api.crud import crud_router
@@ -79,6 +80,7 @@ def create_app(ctx: ApiContext, *, hub: LiveHub | None = None) -> FastAPI:
     api.include_router(interactions.router)
     api.include_router(moves_api.router)  # /interactions/{id}/move
     api.include_router(telephony.router)
+    api.include_router(prompts_api.router)
     api.include_router(softphone.router)
     api.include_router(reports_api.router)
     api.include_router(recordings_api.router)
