@@ -1,5 +1,6 @@
-"""Admin pages: lists and create/edit forms for hotlines, queues, skills, users and topics,
-and the flow editor page.
+"""Admin pages: lists and create/edit forms for hotlines, queues, skills, users, topics and
+knowledge-base articles (those deleted too); the script editor and the prompts page have
+modules of their own (``admin_scripts``, ``admin_prompts``), included first.
 
 Every write goes the API's way: the form becomes the resource's ``*Create``/``*Update``
 schema, the resource spec's ``build``/``apply`` hooks run in a session scoped to the
@@ -10,8 +11,6 @@ Forms carry a CSRF token (an HMAC of the session cookie) on top of SameSite=Stri
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -21,13 +20,23 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.core.access import Action, Principal, Resource
+from hotline.core.access import Action, Resource
 from hotline.core.hours import DAY_NAMES
 from hotline.store import models as m
 from hotline.store.scope import OutOfScopeError
-from hotline.web.api.crud import audit
-from hotline.web.api.deps import SESSION_COOKIE, ApiContext
 from hotline.web.api.errors import ApiError
+from hotline.web.pages.admin_base import (
+    admin_gate,
+    csrf_ok,
+    csrf_token,
+    ctx_of,
+    delete_row,
+    hotline_choice,
+    hotline_options,
+    not_found_page,
+    page_render,
+    write_row,
+)
 from hotline.web.pages.admin_forms import (
     FORM,
     FORMS,
@@ -38,69 +47,30 @@ from hotline.web.pages.admin_forms import (
     values_from_form,
     values_of,
 )
-from hotline.web.pages.session import Page, forbidden_page, page_user, render, to_login
+from hotline.web.pages.admin_prompts import router as prompts_router
+from hotline.web.pages.admin_scripts import router as scripts_router
+from hotline.web.pages.session import Page, forbidden_page
 
 __all__ = ["admin_gate", "csrf_token", "page_render", "router"]
 
 router = APIRouter(include_in_schema=False)
+# the editors with pages of their own first: their paths would match ``/admin/{key}/…``
+router.include_router(scripts_router)
+router.include_router(prompts_router)
 TenantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 #: resources whose changes the running contact center must re-read
 _LIVE = frozenset({"hotline", "queue", "user", "skill"})
-
-
-def _ctx(request: Request) -> ApiContext:
-    ctx = request.app.state.ctx
-    assert isinstance(ctx, ApiContext)  # noqa: S101 - set by create_app
-    return ctx
-
-
-def page_render(
-    request: Request, name: str, page: Page, status_code: int = 200, **context: Any
-) -> Response:
-    """``render`` with the role, which the admin pages' navigation needs."""
-    return render(
-        request,
-        name,
-        page.viewer,
-        status_code=status_code,
-        role=page.principal.role.value,
-        **context,
-    )
-
-
-def csrf_token(request: Request) -> str:
-    """The form token of this session: only pages served to the cookie holder know it."""
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    return hmac.new(cookie.encode(), b"hotline-form", hashlib.sha256).hexdigest()
-
-
-async def admin_gate(
-    request: Request, tenant_id: int, resource: Resource, action: Action
-) -> Page | Response:
-    """The page user if they may ``action`` on ``resource`` in ``tenant_id``, else the
-    response to send (log-in redirect or 403 page)."""
-    page = await page_user(request)
-    if page is None:
-        return to_login(request)
-    p = page.principal
-    if not (p.may(action, resource) and p.sees_tenant(tenant_id)):
-        return forbidden_page(request, page.viewer)
-    return page
+_ctx = ctx_of
+_not_found = not_found_page
 
 
 async def _options(session: AsyncSession, tenant_id: int) -> dict[str, Any]:
-    hotlines = (
-        await session.execute(
-            sa.select(m.Hotline.id, m.Hotline.name)
-            .where(m.Hotline.tenant_id == tenant_id)
-            .order_by(m.Hotline.id)
-        )
-    ).all()
+    hotlines = await hotline_options(session, tenant_id)
     skills = await session.scalars(
         sa.select(m.Skill.name).where(m.Skill.tenant_id == tenant_id).order_by(m.Skill.name)
     )
-    return {"hotlines": [(str(i), n) for i, n in hotlines], "skills": list(skills)}
+    return {"hotlines": hotlines, "skills": list(skills)}
 
 
 async def _load(session: AsyncSession, form: FormDef, tenant_id: int, item_id: int) -> Any:
@@ -114,10 +84,6 @@ async def _load(session: AsyncSession, form: FormDef, tenant_id: int, item_id: i
 
 def _form_def(key: str) -> FormDef | None:
     return FORMS.get(key)
-
-
-def _not_found(request: Request, page: Page) -> Response:
-    return page_render(request, "admin_missing.html", page, status_code=404)
 
 
 @router.get("/t/{tenant_id}/admin")
@@ -137,13 +103,14 @@ async def admin_list(request: Request, tenant_id: TenantId, key: str) -> Respons
         return _not_found(request, page)
     model = form.spec.model
     async with _ctx(request).db.session(page.principal) as session:
-        rows = (
-            await session.scalars(
-                sa.select(model).where(model.tenant_id == tenant_id).order_by(model.id)
-            )
-        ).all()
-        items = [form.spec.to_read(r).model_dump(mode="json") for r in rows]
         options = await _options(session, tenant_id)
+        query = sa.select(model).where(model.tenant_id == tenant_id).order_by(model.id)
+        per_hotline = hasattr(model, "hotline_id")
+        chosen = hotline_choice(request, options["hotlines"]) if per_hotline else None
+        if chosen is not None:
+            query = query.where(model.hotline_id == int(chosen))
+        rows = (await session.scalars(query)).all()
+        items = [form.spec.to_read(r).model_dump(mode="json") for r in rows]
     return page_render(
         request,
         "admin_list.html",
@@ -152,7 +119,10 @@ async def admin_list(request: Request, tenant_id: TenantId, key: str) -> Respons
         form=form,
         items=items,
         hotline_names=dict(options["hotlines"]),
+        hotlines=options["hotlines"] if per_hotline else None,
+        hotline_id=chosen,
         saved=request.query_params.get("saved"),
+        deleted=request.query_params.get("deleted"),
         section=key,
     )
 
@@ -209,7 +179,10 @@ async def admin_new(request: Request, tenant_id: TenantId, key: str) -> Response
         return page
     if form is None:
         return _not_found(request, page)
-    return await _show_form(request, page, form, tenant_id, None, _new_values(form), {})
+    values = _new_values(form)
+    if "hotline_id" in values:  # "add" from a list narrowed to one hotline
+        values["hotline_id"] = request.query_params.get("hotline_id", "")
+    return await _show_form(request, page, form, tenant_id, None, values, {})
 
 
 @router.get("/t/{tenant_id}/admin/{key}/{item_id}")
@@ -235,6 +208,17 @@ async def admin_create(request: Request, tenant_id: TenantId, key: str) -> Respo
     return await _save(request, tenant_id, key, None)
 
 
+@router.post("/t/{tenant_id}/admin/{key}/{item_id}/delete")
+async def admin_delete(
+    request: Request, tenant_id: TenantId, key: str, item_id: ItemId
+) -> Response:
+    form = _form_def(key)
+    if form is None or not form.deletable:
+        page = await admin_gate(request, tenant_id, Resource.HOTLINE, Action.WRITE)
+        return page if not isinstance(page, Page) else _not_found(request, page)
+    return await delete_row(request, tenant_id, key, form.spec, item_id)
+
+
 @router.post("/t/{tenant_id}/admin/{key}/{item_id}")
 async def admin_update(
     request: Request, tenant_id: TenantId, key: str, item_id: ItemId
@@ -252,7 +236,7 @@ async def _save(request: Request, tenant_id: int, key: str, item_id: int | None)
     if form is None:
         return _not_found(request, page)
     data = await request.form()
-    if not hmac.compare_digest(str(data.get("csrf", "")), csrf_token(request)):
+    if not csrf_ok(request, data):
         return forbidden_page(request, page.viewer)
     creating = item_id is None
     fields = form.shown(creating)
@@ -268,7 +252,7 @@ async def _save(request: Request, tenant_id: int, key: str, item_id: int | None)
         if creating and "tenant_id" in spec.create_schema.model_fields:
             body["tenant_id"] = tenant_id
         try:
-            saved_id = await _write(session, page.principal, form, body, row, ctx)
+            saved_id = await write_row(session, page.principal, spec, body, row, ctx.clock())
         except ValidationError as exc:
             errors = form_errors(exc, fields)
         except ApiError as exc:
@@ -293,29 +277,3 @@ async def _save(request: Request, tenant_id: int, key: str, item_id: int | None)
     if ctx.live is not None and spec.name in _LIVE:
         await ctx.live.reload()
     return RedirectResponse(f"/t/{tenant_id}/admin/{key}?saved={saved_id}", status_code=303)
-
-
-async def _write(
-    session: AsyncSession,
-    principal: Principal,
-    form: FormDef,
-    body: dict[str, Any],
-    row: Any,
-    ctx: ApiContext,
-) -> int:
-    """Create or change the row exactly as the CRUD endpoint does; returns its id."""
-    spec, now = form.spec, ctx.clock()
-    if row is None:
-        parsed = spec.create_schema.model_validate(body)
-        row = await spec.build(session, principal, parsed, now)
-        session.add(row)
-        await session.flush()
-        audit(session, principal, "create", spec.name, row, now)
-    else:
-        changes = spec.update_schema.model_validate(body).model_dump(exclude_unset=True)
-        fields = sorted(k for k in changes if k != "password")
-        await spec.apply(session, principal, row, changes, now)
-        await session.flush()
-        audit(session, principal, "update", spec.name, row, now, {"fields": fields})
-    await session.commit()
-    return int(row.id)

@@ -24,7 +24,7 @@ from hotline.web.api.resources import SPECS
 __all__ = ["FORMS", "FormDef", "FormField", "form_errors", "parse_form", "values_of"]
 
 Kind = Literal[
-    "text", "number", "select", "check", "lines", "hours", "hotlines", "skills", "password"
+    "text", "long", "number", "select", "check", "lines", "hours", "hotlines", "skills", "password"
 ]
 #: the value that means "no value" in optional selects
 NONE = ""
@@ -54,6 +54,8 @@ class FormDef:
     spec: ResourceSpec[Any]
     fields: tuple[FormField, ...]
     columns: tuple[str, ...]
+    #: the edit page offers to delete the row (``POST …/{id}/delete``)
+    deletable: bool = False
 
     def shown(self, creating: bool) -> tuple[FormField, ...]:
         schema = self.spec.create_schema if creating else self.spec.update_schema
@@ -172,6 +174,19 @@ FORMS: dict[str, FormDef] = {
             ),
             ("hotline_id", "kind", "name", "counts_as", "active"),
         ),
+        FormDef(
+            "kb",
+            _SPECS["knowledge-base article"],
+            (
+                FormField("hotline_id", "select", required=True, create_only=True),
+                FormField("title", required=True),
+                FormField("body", "long", blank_ok=True),
+                FormField("language", "select", options=_LOCALES),
+                FormField("tags", "lines", hint="adm.hint.tags"),
+            ),
+            ("hotline_id", "title", "language", "tags"),
+            deletable=True,
+        ),
     )
 }
 
@@ -191,7 +206,8 @@ def parse_form(
     body: dict[str, Any] = {}
     for f in fields:
         raw = form.get(f.name)
-        text = raw.strip() if isinstance(raw, str) else ""
+        # browsers send a textarea's line breaks as CRLF (HTML: form submission); store LF
+        text = raw.replace("\r\n", "\n").strip() if isinstance(raw, str) else ""
         match f.kind:
             case "check":
                 body[f.name] = raw is not None
