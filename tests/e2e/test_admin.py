@@ -3,8 +3,10 @@
 An admin changes a hotline's greeting line through the form (keyboard only) and the
 REST API reads the new value back; a flow with a dangling node shows the problem next to
 that node; a supervisor's ``<audio>`` element loads a recording's metadata through the
-role- and tenant-checked audio endpoint.  Waiting is Playwright's ``expect`` (polls with
-a deadline), never a sleep.
+role- and tenant-checked audio endpoint; a supervisor writes a branching script (a branch
+to a missing step is refused first), a knowledge-base article, and uploads a prompt that
+plays in the page and survives a bad upload after it.  Waiting is Playwright's ``expect``
+(polls with a deadline), never a sleep.
 """
 
 from __future__ import annotations
@@ -196,4 +198,110 @@ def test_given_a_client_when_opening_the_portal_then_own_hotlines_and_no_other_t
     shot(page, "client-portal")
     for path in (f"/t/{other}/portal", f"/t/{other}/recordings", f"/t/{tenant}/admin/hotlines"):
         assert page.request.get(f"{server.url}{path}").status == 403, path
+    page.context.close()
+
+
+def test_given_a_supervisor_when_editing_a_script_an_article_and_a_prompt_then_all_are_kept(
+    browser: Browser, server: Server
+) -> None:
+    tenant, hotline = server.ids["tenant"], server.ids["hotline"]
+    server.login("supervisor")
+    page = log_in(browser, server, "supervisor")
+    page.goto(f"{server.url}/t/{tenant}/admin/hotlines")
+    row = page.locator(f'#items tr[data-id="{hotline}"]')
+    # -- a script: a branch to a step not written yet is refused and named at its field
+    row.get_by_role("link", name="Скрипты").click()
+    expect(page).to_have_url(f"{server.url}/t/{tenant}/admin/scripts?hotline_id={hotline}")
+    page.get_by_role("link", name="Добавить").click()
+    expect(page.get_by_label("Линия")).to_have_value(str(hotline))
+    page.get_by_label("Название").fill("Заказ E2E")
+    page.locator("#f-step-0-text").fill("Клиент хочет оформить заказ?")
+    page.locator("#f-step-0-answer-0-label").fill("Да")
+    page.locator("#f-step-0-answer-0-next").fill("order")
+    page.locator("#f-step-0-answer-1-label").fill("Нет")
+    page.get_by_role("button", name="Сохранить").click()
+    error = page.locator("#err-step-0-answer-0-next")
+    expect(error).to_contain_text("Шага «order» нет")
+    expect(page.locator("#f-step-0-answer-0-next")).to_have_attribute("aria-invalid", "true")
+    shot(page, "admin-script-error")
+    scripts = server.api("GET", "/scripts", "supervisor", params={"hotline_id": hotline})
+    assert scripts["items"] == []  # nothing saved
+    page.locator("#f-step-1-id").fill("order")  # the blank step the page offers
+    page.locator("#f-step-1-text").fill("Запишите адрес доставки")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.locator("#saved")).to_be_visible()
+    page.get_by_role("link", name="Изменить: Заказ E2E").click()
+    page.locator("#f-step-0-answer-1-label").fill("Нет, спасибо")
+    shot(page, "admin-script-form")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.locator("#saved")).to_be_visible()
+    (script,) = server.api("GET", "/scripts", "supervisor", params={"hotline_id": hotline})["items"]
+    assert (script["name"], script["start_step"]) == ("Заказ E2E", "start")
+    assert script["steps"] == {
+        "start": {
+            "text": "Клиент хочет оформить заказ?",
+            "answers": [{"label": "Да", "next": "order"}, {"label": "Нет, спасибо", "next": None}],
+        },
+        "order": {"text": "Запишите адрес доставки", "answers": []},
+    }
+    # -- a knowledge-base article, created and then edited
+    page.get_by_role("link", name="База знаний").click()
+    page.get_by_role("link", name="Добавить").click()
+    page.get_by_label("Линия").select_option(str(hotline))
+    page.get_by_label("Заголовок").fill("Сроки доставки")
+    page.get_by_label("Текст статьи").fill("По Москве — 1 день.\nПо России — до 7 дней.")
+    page.get_by_label("Теги").fill("доставка, сроки")
+    shot(page, "admin-kb-form")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.locator("#saved")).to_be_visible()
+    page.get_by_role("link", name="Изменить: Сроки доставки").click()
+    page.get_by_label("Заголовок").fill("Сроки и стоимость доставки")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.locator("#items")).to_contain_text("Сроки и стоимость доставки")
+    shot(page, "admin-kb")
+    (article,) = server.api("GET", "/kb-articles", "supervisor", params={"hotline_id": hotline})[
+        "items"
+    ]
+    assert (article["title"], article["tags"]) == (
+        "Сроки и стоимость доставки",
+        ["доставка", "сроки"],
+    )
+    assert article["body"] == "По Москве — 1 день.\nПо России — до 7 дней."
+    # -- a prompt: uploaded, played in the page; a bad file after it is refused, it stays
+    page.goto(f"{server.url}/t/{tenant}/admin/hotlines")
+    row.get_by_role("link", name="Голосовые сообщения").click()
+    wav = _data_dir(server) / "upload" / "greeting.wav"
+    _write_wav(wav)
+    content = wav.read_bytes()
+    page.get_by_label("Сообщение").select_option("greeting")
+    page.get_by_label("Файл WAV").set_input_files(str(wav))
+    page.get_by_role("button", name="Загрузить").click()
+    expect(page.locator("#saved")).to_be_visible()
+    greeting = page.locator('#prompts tr[data-prompt="greeting"]')
+    expect(greeting).to_have_attribute("data-uploaded", "1")
+    audio = greeting.locator("audio")
+    audio.evaluate("a => { a.preload = 'metadata'; a.load(); }")
+    page.wait_for_function(
+        "a => a.readyState >= 1 && isFinite(a.duration)",
+        arg=audio.element_handle(),
+        timeout=DEADLINE_MS,
+    )
+    assert abs(audio.evaluate("a => a.duration") - SECONDS) < 0.05
+    shot(page, "admin-prompts")
+    stored = _data_dir(server) / "prompts" / "hotlines" / str(hotline) / "ru" / "greeting.wav"
+    assert stored.read_bytes() == content
+    page.get_by_label("Сообщение").select_option("greeting")
+    page.get_by_label("Файл WAV").set_input_files(
+        files=[{"name": "greeting.wav", "mimeType": "audio/wav", "buffer": b"not a wave file"}]
+    )
+    page.get_by_role("button", name="Загрузить").click()
+    expect(page.locator("#err-file")).to_contain_text("Это не WAV-файл")
+    expect(page.locator("#form-errors")).to_contain_text("прежняя запись осталась")
+    shot(page, "admin-prompt-error")
+    assert stored.read_bytes() == content
+    played = server.http.get(
+        f"/api/v1/hotlines/{hotline}/prompts/ru/greeting/audio",
+        headers={"Authorization": f"Bearer {server.tokens['supervisor']}"},
+    )
+    assert played.status_code == 200 and played.content == content
     page.context.close()
