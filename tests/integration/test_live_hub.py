@@ -165,3 +165,56 @@ async def test_given_a_frozen_tab_when_frames_pile_up_then_the_oldest_are_droppe
         sub.push(str(i))
     assert sub.dropped == 5
     assert sub.frames.get_nowait() == "5"  # 0..4 went first
+
+
+async def test_given_waiting_callers_when_events_come_then_the_board_lists_them_from_a_fold_built_once(  # noqa: E501
+    live: tuple[LiveHub, Clock], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log is read once, when the first page asks (Rule 3); then lines advance the
+    running fold, and the board lists who waits, in order, with the caller's number."""
+    import hotline.web.live_hub as hub_module
+
+    reads: list[int] = []
+    real = hub_module.load_lines
+
+    async def counted(db: Database, tenant_id: int, since: float) -> Any:
+        reads.append(tenant_id)
+        return await real(db, tenant_id, since)
+
+    monkeypatch.setattr(hub_module, "load_lines", counted)
+    hub, clock = live
+    center = hub.center
+    queue_id, hotline_id = world.a.ids["queues"], world.a.ids["hotlines"]
+    board_a = hub.open_wallboard(world.a.tenant_id, None)
+    first = await hub.wallboard(world.a.tenant_id)
+    assert first.queues[0].waiting == 1  # the world's caller, from the log
+    ids = []
+    for caller in ("+79990000001", "+79990000002"):
+        iid = center.writer.new_interaction_id()
+        center.writer.start_interaction(
+            InteractionStart(
+                iid, world.a.tenant_id, hotline_id, Channel.CALL, Direction.INBOUND,
+                caller, "+74950000001", "+74950000001", T0,
+            )
+        )  # fmt: skip
+        center.log(Log(iid, EventType.ARRIVED, T0, {"hotline_id": hotline_id, "caller": caller}))
+        center.handle(ev.InteractionArrived(iid, queue_id))
+        ids.append(iid)
+    async with asyncio.timeout(DEADLINE_S):
+        while True:
+            row = (await next_frame(board_a, "wallboard.snapshot")).data.queues[0]
+            if row.waiting == 3:
+                break
+    assert [(c.interaction_id, c.caller, c.position, c.ringing) for c in row.calls] == [
+        (ids[0], "+79990000001", 1, False),
+        (ids[1], "+79990000002", 2, False),
+    ]
+    clock.now = T0 + 30
+    center.handle(ev.CallerAbandoned(ids[0]))
+    async with asyncio.timeout(DEADLINE_S):
+        while True:
+            row = (await next_frame(board_a, "wallboard.snapshot")).data.queues[0]
+            if row.abandoned == 1:
+                break
+    assert (row.offered, row.waiting, [c.position for c in row.calls]) == (3, 2, [1])
+    assert reads == [world.a.tenant_id]  # built once; every event after that was folded

@@ -31,6 +31,7 @@ __all__ = [
     "LiveMessage",
     "OperatorRow",
     "QueueRow",
+    "WaitingCall",
     "WallboardSnapshot",
     "live_json_schema",
 ]
@@ -145,6 +146,17 @@ class DesktopKpis(_Frame):
     data: KpiData
 
 
+class WaitingCall(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    interaction_id: int
+    caller: str | None = Field(description="the caller's number, when known")
+    waiting_since: float = Field(
+        description="UNIX seconds the caller first entered a queue (kept across moves)"
+    )
+    position: int = Field(description="1-based place in line in this queue")
+    ringing: bool = Field(description="offered to an operator, not yet answered")
+
+
 class QueueRow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: int
@@ -163,6 +175,11 @@ class QueueRow(BaseModel):
     )
     asa: float | None
     aht: float | None
+    calls: list[WaitingCall] = Field(
+        default_factory=list,
+        description="who waits now, in the order they will be served (the first 50); "
+        "a supervisor may move them to another queue (POST /api/v1/interactions/{id}/move)",
+    )
 
 
 class OperatorRow(BaseModel):

@@ -7,12 +7,17 @@ Rule 1. The hub subscribes to :class:`~hotline.live.center.LiveCenter` (commands
         touch the database: they update small in-memory tables and queue frames.
 Rule 2. Desktop frames (offer, call phase, state) go only to the subscribers of the
         operator they are about; a frame is serialised once whatever the number of tabs.
-Rule 3. Wallboard figures are recomputed, not patched: any event of a tenant marks it
-        dirty; one refresh task waits ``settle`` seconds (coalescing a burst), flushes the
-        event-log writer and folds the day's log with ``core/kpi`` (pages/data.py), then
-        sends one snapshot per distinct hotline visibility.  The same pass refreshes the
-        KPIs of operators whose interaction completed.  ``settle`` + a query stays well
-        inside the one-second promise of issue 5 (``bench/ws_fanout.py`` measures it).
+Rule 3. Wallboard figures come from a running fold per tenant (``live/today.py``): built
+        once from the day's log when the tenant's first page asks for them, then advanced
+        by each log line as the center publishes it, so no event reads the log back.  Any
+        event of a tenant marks it dirty; one refresh task waits ``settle`` seconds
+        (coalescing a burst) and sends one snapshot per distinct hotline visibility.  The
+        same pass refreshes the KPIs of operators whose interaction completed.  While the
+        fold is being built its lines are kept aside and applied after the log's own
+        (those the log already had are told apart by their place in the interaction's
+        log); a configuration change of the queues' time zones or thresholds builds it
+        again.  ``settle`` stays well inside the one-second promise of issue 5
+        (``bench/ws_fanout.py`` measures it).
 Rule 4. A subscriber that does not read (a frozen tab) loses its oldest frames, never
         the server's memory: each has a bounded queue.
 """
@@ -22,12 +27,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from hotline.core import commands as cmd
 from hotline.core import events as ev
-from hotline.core.kpi import QueueVisit
 from hotline.core.model import EventType
 from hotline.live.center import LiveCenter
+from hotline.live.directory import Directory
+from hotline.live.today import DAY_WINDOW, QueueParams, TodayFold, load_lines
 from hotline.store.db import Database
 from hotline.web.live_events import (
     CallData,
@@ -41,6 +48,7 @@ from hotline.web.live_events import (
     OperatorRow,
     ScreenPopData,
     StateData,
+    WaitingCall,
     WallboardData,
     WallboardSnapshot,
 )
@@ -51,18 +59,36 @@ from hotline.web.live_tables import (
     as_int,
     log_failure,
     offer_data,
+    queue_row,
     visible,
 )
 from hotline.web.pages import data
 
 __all__ = ["LiveHub", "Subscriber"]
 
-#: how far back the day's log is read: every time zone's "today" began less than 25 h ago
-DAY_WINDOW = 25 * 3600.0
 #: calls remembered at most (far above any floor's calls in progress)
 MAX_CALLS = 20_000
-#: how old a tenant's visits may be when a page opens (refreshes always read afresh)
-VISITS_TTL = 2.0
+#: waiting callers listed per queue on the wallboard
+WAITING_LISTED = 50
+#: interactions whose lines are followed are looked at for forgetting this often (lines)
+SWEEP_EVERY = 10_000
+
+
+class _Today:
+    """One tenant's running fold (Rule 3) and what it was built with."""
+
+    __slots__ = ("directory", "fold", "metas", "pending")
+
+    def __init__(self) -> None:
+        self.fold: TodayFold | None = None
+        #: lines seen while the fold is built: (place in the interaction's log, line)
+        self.pending: list[tuple[int, cmd.Log]] | None = []
+        self.metas: list[data.QueueMeta] = []
+        self.directory: Directory | None = None
+
+
+def _params(metas: list[data.QueueMeta]) -> dict[int, QueueParams]:
+    return {q.id: QueueParams(q.timezone, q.sl_seconds, q.short_abandon) for q in metas}
 
 
 class LiveHub:
@@ -86,8 +112,11 @@ class LiveHub:
         self._dirty: set[int] = set()
         self._kpi_dirty: set[int] = set()
         self._refresh: asyncio.Task[None] | None = None
-        self._visits: dict[int, tuple[float, list[QueueVisit]]] = {}
-        self._visit_locks: dict[int, asyncio.Lock] = {}
+        self._today: dict[int, _Today] = {}
+        self._today_locks: dict[int, asyncio.Lock] = {}
+        #: per interaction whose lines were seen: [tenant, lines so far, latest at]
+        self._lines: dict[int, list[Any]] = {}
+        self._since_sweep = 0
         center.subscribe(self._on_command)
         center.subscribe_log(self._on_log)
 
@@ -138,33 +167,90 @@ class LiveHub:
     def handled_by(self, operator_id: int, interaction_id: int) -> bool:
         return interaction_id in self._op(operator_id).handled
 
-    async def wallboard(
-        self, tenant_id: int, visits: list[QueueVisit] | None = None
-    ) -> WallboardData:
+    async def wallboard(self, tenant_id: int) -> WallboardData:
         """The tenant's wallboard now (Rule 3), every hotline included."""
-        if visits is None:
-            await self.center.writer.flush()
-            visits = await self._tenant_visits(tenant_id, fresh=True)
-        queues = await data.load_queues(self.db, tenant_id)
+        today = await self._today_of(tenant_id)
+        now = self.clock()
+        assert today.fold is not None  # noqa: S101 - built by _today_of
+        fold = today.fold
+        open_visits = fold.open_by_queue()
+        waiting = self.center.engine.waiting_lists()
+        rows = []
+        for q in today.metas:
+            figures = fold.queue_figures(q.id, now, open_visits.get(q.id, ()))
+            if figures is None:
+                continue
+            acc, waits = figures
+            rows.append(queue_row(q, acc, waits, now, self._waiting_calls(waiting.get(q.id))))
         return WallboardData(
-            tenant_id=tenant_id,
-            queues=data.queue_rows(queues, visits, self.clock()),
-            operators=self._operator_rows(tenant_id),
+            tenant_id=tenant_id, queues=rows, operators=self._operator_rows(tenant_id)
         )
 
-    async def _tenant_visits(self, tenant_id: int, *, fresh: bool) -> list[QueueVisit]:
-        """The tenant's queue visits of the last :data:`DAY_WINDOW` seconds (every local
-        "today" of its hotlines lies inside; callers cut their own day).  ``fresh=False``
-        may answer from a copy at most :data:`VISITS_TTL` old: 500 desktops opening at
-        shift start then cost one query, not 500."""
-        lock = self._visit_locks.setdefault(tenant_id, asyncio.Lock())
+    def _waiting_calls(self, found: list[tuple[int, float, bool]] | None) -> list[WaitingCall]:
+        calls = []
+        for position, (iid, since, ringing) in enumerate((found or [])[:WAITING_LISTED], 1):
+            call = self._calls.get(iid)
+            calls.append(
+                WaitingCall(
+                    interaction_id=iid,
+                    caller=call.caller if call else None,
+                    waiting_since=since,
+                    position=position,
+                    ringing=ringing,
+                )
+            )
+        return calls
+
+    async def _today_of(self, tenant_id: int) -> _Today:
+        """The tenant's running fold, built from the log the first time (Rule 3) and again
+        when its queues' time zones or thresholds changed."""
+        today = self._today.get(tenant_id)
+        if (
+            today is not None
+            and today.fold is not None
+            and not today.fold.stale
+            and today.directory is self.center.directory
+        ):
+            return today
+        lock = self._today_locks.setdefault(tenant_id, asyncio.Lock())
         async with lock:
-            cached = self._visits.get(tenant_id)
-            if not fresh and cached is not None and time.monotonic() - cached[0] < VISITS_TTL:
-                return cached[1]
-            visits = await data.load_visits(self.db, tenant_id, self.clock() - DAY_WINDOW)
-            self._visits[tenant_id] = (time.monotonic(), visits)
-            return visits
+            today = self._today.get(tenant_id)
+            if today is not None and today.fold is not None:
+                directory = self.center.directory
+                if today.directory is not directory:
+                    metas = await data.load_queues(self.db, tenant_id)
+                    if _params(metas) == today.fold.params and not today.fold.stale:
+                        today.metas, today.directory = metas, directory
+                        return today
+                elif not today.fold.stale:
+                    return today
+            return await self._build_today(tenant_id)
+
+    async def _build_today(self, tenant_id: int) -> _Today:
+        today = _Today()  # from now on its lines are kept aside (Rule 3)
+        self._today[tenant_id] = today
+        today.directory = self.center.directory
+        await self.center.writer.flush()
+        metas = await data.load_queues(self.db, tenant_id)
+        lines = await load_lines(self.db, tenant_id, self.clock() - DAY_WINDOW)
+        fold = TodayFold(_params(metas))
+        logged: dict[int, int] = {}
+        for seq, line in lines:
+            fold.add(line)
+            logged[line.interaction_id] = seq
+            self._follow(line.interaction_id, tenant_id, seq, line.at)
+        for place, line in today.pending or ():
+            if place > logged.get(line.interaction_id, 0):  # not in the log when read
+                fold.add(line)
+        today.fold, today.pending, today.metas = fold, None, metas
+        return today
+
+    def _follow(self, iid: int, tenant_id: int, seq: int, at: float) -> None:
+        seen = self._lines.get(iid)
+        if seen is None:
+            self._lines[iid] = [tenant_id, seq, at]
+        elif seq > seen[1]:
+            seen[1], seen[2] = seq, max(seen[2], at)
 
     def _operator_rows(self, tenant_id: int) -> list[OperatorRow]:
         directory = self.center.directory
@@ -193,15 +279,18 @@ class LiveHub:
         """The board cut down to a site supervisor's hotlines (access rule 2)."""
         return visible(board, hotline_ids)
 
-    async def _kpi_frame(self, operator_id: int, *, fresh: bool = False) -> str:
+    async def _kpi_frame(self, operator_id: int) -> str:
         info = self.center.directory.operator_info.get(operator_id)
         now = self.clock()
         if info is None or info.tenant_id is None:
             kpis = data.operator_kpis(operator_id, (), now)
         else:
-            visits = await self._tenant_visits(info.tenant_id, fresh=fresh)
+            today = await self._today_of(info.tenant_id)
+            assert today.fold is not None  # noqa: S101 - built by _today_of
             since = self._operator_day_start(operator_id, now)
-            kpis = data.operator_kpis(operator_id, visits, since)
+            kpis = data.operator_kpis(
+                operator_id, today.fold.operator_visits(operator_id, since), since
+            )
         return DesktopKpis(at=now, data=kpis).model_dump_json()
 
     def _operator_day_start(self, operator_id: int, now: float) -> float:
@@ -259,6 +348,7 @@ class LiveHub:
         self._to_desktop(operator_id, frame)
 
     def _on_log(self, line: cmd.Log) -> None:
+        self._fold(line)
         iid, kind, d = line.interaction_id, line.type, line.data
         call = self._calls.get(iid)
         if kind is EventType.ARRIVED:
@@ -293,6 +383,38 @@ class LiveHub:
         elif kind is EventType.ABANDONED and call.operator_id is None:
             del self._calls[iid]
         self._mark(call.tenant_id)
+
+    def _fold(self, line: cmd.Log) -> None:
+        """Rule 3: the line goes to its tenant's running fold (or aside while it is built)."""
+        iid = line.interaction_id
+        seen = self._lines.get(iid)
+        if seen is None:
+            if line.type is not EventType.ARRIVED:
+                return  # an interaction that began before this process: not followed
+            hid = as_int(line.data.get("hotline_id"))
+            hotline = self.center.directory.hotlines.get(hid) if hid is not None else None
+            if hotline is None:
+                return
+            seen = self._lines[iid] = [hotline.tenant_id, 0, line.at]
+            self._since_sweep += 1
+            if self._since_sweep >= SWEEP_EVERY:
+                self._sweep(line.at)
+        seen[1] += 1
+        seen[2] = line.at
+        today = self._today.get(seen[0])
+        if today is None:
+            return
+        if today.pending is not None:
+            today.pending.append((seen[1], line))
+        elif today.fold is not None:
+            today.fold.add(line)
+
+    def _sweep(self, now: float) -> None:
+        """Forget interactions without a line for a day (their figures are in the sums)."""
+        self._since_sweep = 0
+        horizon = now - DAY_WINDOW
+        for iid in [i for i, seen in self._lines.items() if seen[2] < horizon]:
+            del self._lines[iid]
 
     def _phase(self, call: CallRow, iid: int, phase: CallPhase, at: float) -> None:
         call.phase = phase
@@ -362,18 +484,14 @@ class LiveHub:
     async def _run_refresh(self) -> None:
         while self._dirty or self._kpi_dirty:
             await asyncio.sleep(self.settle)
-            await self.center.writer.flush()
             tenants, self._dirty = self._dirty, set()
             operators, self._kpi_dirty = self._kpi_dirty, set()
             for tenant in tenants:
                 if tenant in self._wallboards:
-                    visits = await self._tenant_visits(tenant, fresh=True)
-                    self._broadcast(tenant, await self.wallboard(tenant, visits))
+                    self._broadcast(tenant, await self.wallboard(tenant))
             for oid in operators:
                 if oid in self._desktops:
-                    # fresh unless this pass has just read the tenant's log
-                    fresh = self._tenant_of_operator(oid) not in tenants
-                    self._to_desktop(oid, await self._kpi_frame(oid, fresh=fresh))
+                    self._to_desktop(oid, await self._kpi_frame(oid))
 
     def _broadcast(self, tenant: int, board: WallboardData) -> None:
         now = self.clock()

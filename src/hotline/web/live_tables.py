@@ -12,8 +12,10 @@ import structlog
 
 from hotline.core import commands as cmd
 from hotline.core.greeting import GreetingTemplateError, render_greeting
+from hotline.core.kpi import KpiAccumulator
 from hotline.live.directory import Directory
-from hotline.web.live_events import CallData, OfferData, WallboardData
+from hotline.web.live_events import CallData, OfferData, QueueRow, WaitingCall, WallboardData
+from hotline.web.pages.data import QueueMeta
 
 __all__ = [
     "QUEUE_LIMIT",
@@ -23,6 +25,7 @@ __all__ = [
     "as_int",
     "log_failure",
     "offer_data",
+    "queue_row",
     "visible",
 ]
 
@@ -104,6 +107,32 @@ def offer_data(
         wrap_up_seconds=queue.wrap_up_seconds if queue else 0.0,
     )
     return found, hotline.tenant_id if hotline else call.tenant_id
+
+
+def queue_row(
+    q: QueueMeta, acc: KpiAccumulator, waits: list[float], now: float, calls: list[WaitingCall]
+) -> QueueRow:
+    """One queue's wallboard row from its running sums, as ``pages/data.queue_rows`` makes
+    it from the day's visits (``live/today.py``: the figures are equal)."""
+    kpis = acc.result()
+    longest = max(now - at for at in waits) if waits else None
+    return QueueRow(
+        id=q.id,
+        hotline_id=q.hotline_id,
+        hotline=q.hotline,
+        name=q.name,
+        waiting=len(waits),
+        longest_wait=longest,
+        offered=int(kpis["offered"] or 0),
+        answered=int(kpis["answered"] or 0),
+        abandoned=int(kpis["abandoned"] or 0),
+        sl=kpis["sl_offered"],
+        sl_target=q.sl_target,
+        callback_threshold=q.callback_threshold,
+        asa=kpis["asa"],
+        aht=kpis["aht"],
+        calls=calls,
+    )
 
 
 def visible(board: WallboardData, hotline_ids: frozenset[int] | None) -> WallboardData:

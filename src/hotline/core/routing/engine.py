@@ -575,18 +575,21 @@ class RoutingEngine:
     def waiting_in(self, queue_id: int) -> list[tuple[int, float, bool]]:
         """The interactions not yet answered in a queue, callbacks left out, in the order
         they will be served (Rule 2): ``(interaction_id, ordered_at, ringing)``.  A ringing
-        one keeps its place (the offer may come back).  O(n log n) in the queue's length:
-        for the wallboard, not for routing."""
-        q = self._queues.get(queue_id)
-        if q is None:
-            return []
-        found = [
-            w
-            for w in self._interactions.values()
-            if w.queue is q and not w.callback and (w.status == WAITING or w.status == OFFERED)
-        ]
-        found.sort(key=lambda w: (-w.priority, w.ordered_at, w.seq))
-        return [(w.interaction_id, w.ordered_at, w.status == OFFERED) for w in found]
+        one keeps its place (the offer may come back)."""
+        return self.waiting_lists().get(queue_id, [])
+
+    def waiting_lists(self) -> dict[int, list[tuple[int, float, bool]]]:
+        """:meth:`waiting_in` for every queue with someone in it, in one pass over the
+        interactions held (O(n log n): for the wallboard, not for routing)."""
+        found: dict[int, list[Waiting]] = {}
+        for w in self._interactions.values():
+            if not w.callback and (w.status == WAITING or w.status == OFFERED):
+                found.setdefault(w.queue.id, []).append(w)
+        lists = {}
+        for queue_id, ws in found.items():
+            ws.sort(key=lambda w: (-w.priority, w.ordered_at, w.seq))
+            lists[queue_id] = [(w.interaction_id, w.ordered_at, w.status == OFFERED) for w in ws]
+        return lists
 
     # -- arrivals ---------------------------------------------------------------------------
 
