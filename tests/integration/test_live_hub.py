@@ -173,9 +173,9 @@ async def test_given_waiting_callers_when_events_come_then_the_board_lists_them_
     """The log is read once, when the first page asks (Rule 3); then lines advance the
     running fold, and the board lists who waits, in order, with the caller's number."""
     import hotline.web.live_hub as hub_module
+    from hotline.live.today import load_lines as real
 
     reads: list[int] = []
-    real = hub_module.load_lines
 
     async def counted(db: Database, tenant_id: int, since: float) -> Any:
         reads.append(tenant_id)
