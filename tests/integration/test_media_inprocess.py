@@ -535,3 +535,33 @@ async def test_unknown_legs_and_misuse_raise_media_error(
     await media.open_leg("third")
     with pytest.raises(MediaError, match="bridged to"):
         media.bridge("third", "operator")
+
+
+async def test_given_a_tapped_leg_then_listeners_get_its_packets_unchanged_from_its_port(
+    media: InProcessMedia, phones: tuple[Phone, Phone]
+) -> None:
+    caller, operator = phones
+    monitor = Phone()
+    try:
+        caller_port = await connected(media, "caller", caller)
+        await connected(media, "operator", operator)
+        media.bridge("caller", "operator")
+        media.tap("caller", [("127.0.0.1", monitor.port)])
+        frames = frames_of(tone(440, 0.1), Codec.PCMU)
+        for i, frame in enumerate(frames):
+            caller.send(caller_port, frame, pt=Codec.PCMU, timestamp=FRAME * i)
+        copies = [await monitor.receive() for _ in frames]
+        # the very packets the caller sent (its SSRC and numbering), from the leg's port
+        assert [p.payload for p, _, _ in copies] == frames
+        assert {p.ssrc for p, _, _ in copies} == {caller.ssrc}
+        assert {source for _, _, source in copies} == {("127.0.0.1", caller_port)}
+        assert len(await operator.receive_many(len(frames))) == len(frames)  # still relayed
+
+        media.tap("caller", [])
+        caller.send(caller_port, frames[0], pt=Codec.PCMU, timestamp=FRAME * 99)
+        await operator.receive()  # the relay goes on; the copy has stopped
+        assert monitor.waiting() == []
+        with pytest.raises(MediaError, match="no leg nobody"):
+            media.tap("nobody", [])
+    finally:
+        monitor.close()
