@@ -32,6 +32,7 @@ function render() {
       }
     }
   }
+  renderWaiting(now);
   const oBody = document.querySelector("#operators tbody");
   const focused = document.activeElement?.id;
   // a snapshot must not undo what the supervisor is choosing
@@ -66,12 +67,69 @@ function render() {
   if (focused) document.getElementById(focused)?.focus();
 }
 
+// Who waits in each queue, in the order they will be served, each with a control to move
+// the caller to another queue of the board (POST /api/v1/interactions/{id}/move).
+function renderWaiting(now) {
+  const box = document.getElementById("waiting");
+  const w = page.waiting;
+  const focused = document.activeElement?.id;
+  const chosen = new Map([...box.querySelectorAll("select")].map((el) => [el.id, el.value]));
+  box.replaceChildren();
+  const queues = board.queues.filter((q) => q.calls && q.calls.length);
+  if (!queues.length) {
+    const p = document.createElement("p"); p.className = "muted"; p.textContent = w.none;
+    box.append(p);
+    return;
+  }
+  for (const q of queues) {
+    const table = document.createElement("table");
+    table.className = "grid waiting"; table.dataset.queue = q.id;
+    const cap = table.createCaption(); cap.textContent = `${q.hotline} — ${q.name}`;
+    const head = table.createTHead().insertRow();
+    for (const label of [w.position, w.caller, w.wait, w.move_to]) {
+      const th = document.createElement("th"); th.scope = "col"; th.textContent = label; head.append(th);
+    }
+    const body = table.createTBody();
+    for (const c of q.calls) {
+      const tr = body.insertRow(); tr.dataset.interaction = c.interaction_id;
+      const pos = tr.insertCell(); pos.dataset.k = "position"; pos.textContent = c.position;
+      const who = tr.insertCell(); who.dataset.k = "caller";
+      who.textContent = (c.caller ?? w.unknown) + (c.ringing ? ` (${w.ringing})` : "");
+      const wait = tr.insertCell(); wait.dataset.k = "wait"; wait.dataset.since = c.waiting_since;
+      wait.textContent = duration(now - c.waiting_since);
+      const act = tr.insertCell();
+      const sel = document.createElement("select");
+      sel.id = `move-to-${c.interaction_id}`;
+      sel.setAttribute("aria-label", `${w.move_to}: ${c.caller ?? c.interaction_id}`);
+      for (const other of board.queues) {
+        if (other.id !== q.id) sel.add(new Option(`${other.hotline} — ${other.name}`, other.id));
+      }
+      // keep the supervisor's choice, unless it is the queue the caller is in now
+      if ([...sel.options].some((o) => o.value === chosen.get(sel.id))) sel.value = chosen.get(sel.id);
+      const btn = document.createElement("button");
+      btn.type = "button"; btn.id = `move-${c.interaction_id}`; btn.textContent = w.move;
+      btn.disabled = sel.options.length === 0;
+      btn.onclick = async () => {
+        try {
+          await post(`/api/v1/interactions/${c.interaction_id}/move`, { queue_id: Number(sel.value) });
+        } catch (e) { alert(e.message); }
+      };
+      act.append(sel, " ", btn);
+    }
+    box.append(table);
+  }
+  if (focused) document.getElementById(focused)?.focus();
+}
+
 function tick() {
   const now = serverNow();
   for (const td of document.querySelectorAll("#queues td[data-k=longest_wait][data-base]")) {
     const waited = parseFloat(td.dataset.base) + (now - boardAt);
     td.textContent = duration(waited);
     td.classList.toggle("alert", waited > parseFloat(td.dataset.limit));
+  }
+  for (const td of document.querySelectorAll("#waiting td[data-k=wait]")) {
+    td.textContent = duration(now - parseFloat(td.dataset.since));
   }
   for (const td of document.querySelectorAll("#operators td[data-k=since]")) {
     td.textContent = duration(now - parseFloat(td.dataset.since));
