@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import io
 import time
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -440,3 +442,39 @@ async def test_given_a_talking_call_when_a_supervisor_listens_then_they_hear_bot
             sink.close()
         await operator.close()
         await supervisor.close()
+
+
+def test_given_an_uploaded_greeting_when_a_call_arrives_then_the_caller_hears_the_upload(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """Not the softphone, but the same server: a prompt uploaded through the API is what
+    the next call plays (the per-call prompt library), without a restart."""
+    t = np.arange(8000 * 2) / 8000
+    tone = (8000 * np.sin(2 * np.pi * 1700 * t)).astype(np.int16)  # no voice is a pure 1.7 kHz
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(tone.tobytes())
+    pbx.api(
+        "PUT",
+        f"/hotlines/{pbx.hotline_id}/prompts/en/greeting",
+        files={"file": ("greeting.wav", wav.getvalue(), "audio/wav")},
+    )
+    try:
+        sipmedia.tone_pcap(tmp_path / "quiet.pcap", 300, 1.5)
+        caller, sink = call(
+            pbx, tmp_path / "caller", "500", "79990001005", tmp_path / "quiet.pcap",
+            before_ms=0, talk_ms=1500,
+        )  # fmt: skip
+        try:
+            sink.collect(until=lambda: caller.poll() is not None)
+            _finish(caller, "caller")
+        finally:
+            _kill(caller)
+            sink.close()
+        heard = ulaw_decode(b"".join(p.payload for _, p in sink.packets[5:60]))
+        assert level_at(heard, 1700) > 0.5, level_at(heard, 1700)
+    finally:
+        pbx.api("DELETE", f"/hotlines/{pbx.hotline_id}/prompts/en/greeting")

@@ -51,7 +51,7 @@ from hotline.telephony import sdp
 from hotline.telephony.calls import Call, CallPhase, OperatorLeg
 from hotline.telephony.flowtimers import FlowDeadlines
 from hotline.telephony.media.base import Codec, MediaBackend, MediaError, RemoteMedia
-from hotline.telephony.prompts import PromptLibrary
+from hotline.telephony.prompts import PromptLibrary, hotline_overrides
 from hotline.telephony.registrar import (
     MIN_EXPIRES,
     SIP_REALM,
@@ -395,6 +395,12 @@ class B2bua:
         iid = self.center.writer.new_interaction_id()
         leg = f"c{iid}"
         try:
+            # the hotline's uploaded prompts, read per call so an upload plays at once
+            uploads = await asyncio.to_thread(hotline_overrides, self.settings.data_dir, hotline.id)
+        except OSError as exc:  # unreadable uploads: the standard prompts still play
+            log.error("b2bua.uploads_unreadable", hotline_id=hotline.id, error=str(exc))
+            uploads = {}
+        try:
             local = await self.media.open_leg(leg)
         except MediaError as exc:
             log.warning("b2bua.no_media", error=str(exc))
@@ -431,6 +437,7 @@ class B2bua:
             transport=event.transport,
             caller=caller,
             flow=flow,
+            prompts=self.prompts.with_overrides(uploads),
         )
         call.legs.append(leg)
         self.calls[iid] = call
@@ -1091,7 +1098,7 @@ class B2bua:
         then_hang_up: bool = False,
     ) -> None:
         try:
-            paths = self.prompts.render(items, language or call.hotline.language)
+            paths = (call.prompts or self.prompts).render(items, language or call.hotline.language)
         except Exception as exc:
             log.error("b2bua.prompt_missing", error=str(exc), interaction_id=call.interaction_id)
             paths = []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from hotline.core.flows.interpreter import FlowRun
 from hotline.live.directory import HotlineInfo
+from hotline.telephony.prompts import PromptLibrary
 from hotline.telephony.sip.dialog import Dialog
 from hotline.telephony.sip.message import SipRequest
 from hotline.telephony.sip.transaction import Address, ClientKey, ServerKey
@@ -66,3 +67,5 @@ class Call:
     voicemail_started_at: float = 0.0
     answered_at: float | None = None
     legs: list[str] = field(default_factory=list)
+    #: the prompts this call plays: the standard set with its hotline's uploads first
+    prompts: PromptLibrary | None = None

@@ -25,6 +25,7 @@ Name scheme (the same in every language, so a flow names a prompt once):
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -277,6 +278,20 @@ def expand(items: Iterable[str | PromptItem], language: str) -> list[str]:
 # --- files on disk (adapter: subprocesses and file I/O) ----------------------------------
 
 
+def hotline_uploads_dir(data_dir: Path, hotline_id: int) -> Path:
+    """Where a hotline's uploaded prompts live: ``LANG/NAME.wav`` under it."""
+    return data_dir / "prompts" / "hotlines" / str(hotline_id)
+
+
+def hotline_overrides(data_dir: Path, hotline_id: int) -> dict[str, Path]:
+    """``{"LANG/NAME": path}`` of a hotline's uploads, as :class:`PromptLibrary` takes
+    them (blocking: lists a directory; half-written uploads are not ``*.wav``)."""
+    root = hotline_uploads_dir(data_dir, hotline_id)
+    if not root.is_dir():
+        return {}
+    return {f"{p.parent.name}/{p.stem}": p for p in sorted(root.glob("*/*.wav"))}
+
+
 class PromptLibrary:
     """Prompt names → WAV files, for one set of uploaded overrides.
 
@@ -313,6 +328,14 @@ class PromptLibrary:
             if (candidate, name) in self._files:
                 return self._files[candidate, name]
         return None
+
+    def with_overrides(self, overrides: Mapping[str, Path]) -> PromptLibrary:
+        """The same standard files (no new listing) with one hotline's uploads first."""
+        if not overrides:
+            return self
+        library = copy.copy(self)
+        library.overrides = dict(overrides)
+        return library
 
     def path(self, name: str, language: str) -> Path:
         """The file to play for ``name`` in ``language``; :class:`PromptError` if none."""

@@ -43,7 +43,12 @@ from hotline.settings import Settings
 from hotline.store import models as m
 from hotline.telephony.media.audio import read_wav
 from hotline.telephony.media.base import MediaError
-from hotline.telephony.prompts import STANDARD_PROMPTS, TONES
+from hotline.telephony.prompts import (
+    STANDARD_PROMPTS,
+    TONES,
+    hotline_overrides,
+    hotline_uploads_dir,
+)
 from hotline.web.api.crud import ERRORS
 from hotline.web.api.deps import Ctx, Session, require
 from hotline.web.api.errors import ApiError, not_found
@@ -99,26 +104,13 @@ def prompt_names(language: str) -> list[str]:
     return [*sentences, *TONES, *words]
 
 
-def _uploads(data_dir: Path, hotline_id: int) -> Path:
-    return data_dir / "prompts" / "hotlines" / str(hotline_id)
-
-
 def upload_path(data_dir: Path, hotline_id: int, language: str, name: str) -> Path:
     """Where a hotline's upload of ``name`` in ``language`` is kept."""
-    return _uploads(data_dir, hotline_id) / language / f"{name}.wav"
+    return hotline_uploads_dir(data_dir, hotline_id) / language / f"{name}.wav"
 
 
 def _standard_path(settings: Settings, language: str, name: str) -> Path:
     return (settings.prompts_dir or settings.data_dir / "prompts") / language / f"{name}.wav"
-
-
-def hotline_overrides(data_dir: Path, hotline_id: int) -> dict[str, Path]:
-    """``{"LANG/NAME": path}`` of a hotline's uploads, as ``PromptLibrary`` takes them
-    (blocking: lists a directory)."""
-    root = _uploads(data_dir, hotline_id)
-    if not root.is_dir():
-        return {}
-    return {f"{p.parent.name}/{p.stem}": p for p in sorted(root.glob("*/*.wav"))}
 
 
 class PromptRead(BaseModel):
