@@ -40,8 +40,16 @@ def report_mail(
     period: Annotated[
         str, typer.Option("--period", help="Send the daily or the weekly schedules.")
     ] = "daily",
-    smtp_host: Annotated[str, typer.Option("--smtp-host", help="SMTP relay host.")] = "localhost",
-    smtp_port: Annotated[int, typer.Option("--smtp-port", help="SMTP relay port.")] = 25,
+    smtp_host: Annotated[
+        str | None,
+        typer.Option(
+            "--smtp-host", help="SMTP relay host [default: HOTLINE_SMTP_HOST, localhost]."
+        ),
+    ] = None,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option("--smtp-port", help="SMTP relay port [default: HOTLINE_SMTP_PORT, 25]."),
+    ] = None,
     sender: Annotated[
         str, typer.Option("--from", help="Sender address.")
     ] = "reports@hotline.invalid",
@@ -69,7 +77,7 @@ def report_mail(
 
     if period not in EVERY:
         _fail(f"--period: one of daily, weekly (got {period!r})")
-    if not 1 <= smtp_port <= 65535:
+    if smtp_port is not None and not 1 <= smtp_port <= 65535:
         _fail(f"--smtp-port: 1–65535 (got {smtp_port})")
     try:
         day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
@@ -80,15 +88,18 @@ def report_mail(
     except ScheduleFileError as exc:
         _fail("; ".join(exc.problems))
     settings = _settings(data=data, database_url=database_url, create_data_dir=False)
+    # the relay the offers use (HOTLINE_SMTP_*) unless the options name another
+    host = settings.smtp_host if smtp_host is None else smtp_host
+    port = settings.smtp_port if smtp_port is None else smtp_port
 
     async def work(db: Database) -> list[dict[str, object]]:
         await _require_schema(db)
         messages = await build_messages(db, entries, period, day, sender)
         if not dry_run:
             try:
-                await send_messages(messages, smtp_host, smtp_port)
+                await send_messages(messages, host, port)
             except OSError as exc:  # refused, unreachable, SMTP errors (SMTPException)
-                _fail(f"SMTP {smtp_host}:{smtp_port}: {exc}")
+                _fail(f"SMTP {host}:{port}: {exc}")
         return [
             {
                 "to": str(m["To"]),

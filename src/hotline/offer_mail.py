@@ -7,11 +7,13 @@ lines (:mod:`hotline.core.greeting`), they are only *parsed*: bare named placeho
 from :data:`PLACEHOLDERS` and literal text, ``{{``/``}}`` for braces; a value is inserted
 verbatim and never parsed again.
 
-SMTP is configured by :class:`SmtpSettings` (``HOTLINE_SMTP_HOST``, ``_PORT``, ``_SENDER``,
-``_TIMEOUT_SECONDS``; the defaults are ``hotline report mail``'s, localhost:25).  A send
-never outlasts about twice the timeout: smtplib's socket timeout bounds each step (connect,
-greeting, every command) and an overall deadline bounds the whole; every failure becomes a
-:class:`MailError` saying whether the server could not be reached or refused the message.
+SMTP is configured by the settings' ``smtp_*`` fields (:class:`hotline.settings.Settings`:
+``HOTLINE_SMTP_HOST``, ``_PORT``, ``_SENDER``, ``_TIMEOUT_SECONDS``; localhost:25 by
+default, the relay ``hotline report mail`` uses too), which the send-offer route passes
+in.  A send never outlasts about twice the timeout: smtplib's socket timeout bounds each
+step (connect, greeting, every command) and an overall deadline bounds the whole; every
+failure becomes a :class:`MailError` saying whether the server could not be reached or
+refused the message.
 """
 
 from __future__ import annotations
@@ -24,17 +26,14 @@ from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid
 from string import Formatter
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from hotline.report_mail import send_messages
 
 __all__ = [
     "PLACEHOLDERS",
     "MailError",
     "OfferTemplateError",
-    "SmtpSettings",
     "build_offer",
+    "check_template",
     "render",
     "send_offer",
 ]
@@ -42,18 +41,6 @@ __all__ = [
 PLACEHOLDERS = frozenset({"name", "operator", "company", "hotline"})
 """``{name}`` the contact's name, ``{operator}`` the operator's display name, ``{company}``
 the tenant's name, ``{hotline}`` the hotline's name."""
-
-
-class SmtpSettings(BaseSettings):
-    """Where offers are sent from (environment ``HOTLINE_SMTP_*``)."""
-
-    model_config = SettingsConfigDict(env_prefix="HOTLINE_SMTP_", extra="ignore")
-
-    host: str = "localhost"
-    port: int = Field(default=25, ge=1, le=65535)
-    sender: str = "offers@hotline.invalid"
-    #: per SMTP step; the operator waits at most about twice this
-    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
 class OfferTemplateError(ValueError):
@@ -81,10 +68,18 @@ def render(template: str, values: dict[str, str]) -> str:
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion is not None:
+            # the field as written: "{name!r}" is refused for its conversion, not its name
+            written = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
             allowed = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
-            raise OfferTemplateError(f"{{{name}}}: not a placeholder (allowed: {allowed})")
+            raise OfferTemplateError(f"{{{written}}}: not a placeholder (allowed: {allowed})")
         out.append(values.get(name, ""))
     return "".join(out)
+
+
+def check_template(template: str) -> None:
+    """Raise :class:`OfferTemplateError` unless ``template`` can be filled in: the check
+    :func:`render` makes on every send, for the API to make when a template is saved."""
+    render(template, {})
 
 
 def build_offer(
@@ -108,13 +103,13 @@ def build_offer(
     return message
 
 
-async def send_offer(message: EmailMessage, smtp: SmtpSettings) -> None:
-    """Deliver one offer, or raise :class:`MailError`."""
-    where = f"{smtp.host}:{smtp.port}"
+async def send_offer(message: EmailMessage, *, host: str, port: int, timeout_s: float) -> None:
+    """Deliver one offer through the relay ``host:port``, or raise :class:`MailError`;
+    ``timeout_s`` bounds each SMTP step and twice it the whole send."""
+    where = f"{host}:{port}"
     try:
         await asyncio.wait_for(
-            send_messages([message], smtp.host, smtp.port, limit_s=smtp.timeout_seconds),
-            timeout=2 * smtp.timeout_seconds,
+            send_messages([message], host, port, limit_s=timeout_s), timeout=2 * timeout_s
         )
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(sorted(exc.recipients))

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     #: where pre-rendered prompts live; default DATA_DIR/prompts
     prompts_dir: Path | None = None
 
+    #: the SMTP relay of e-mail the center sends: the desktop's offers and, unless its
+    #: --smtp-host/--smtp-port say otherwise, ``hotline report mail``'s reports
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    #: the From of offer e-mails (reports have their own, ``hotline report mail --from``)
+    smtp_sender: str = "offers@hotline.invalid"
+    #: per SMTP step (connect, greeting, each command); an operator sending an offer
+    #: waits at most about twice this
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
     @field_validator("rtp_ports")
     @classmethod
     def _port_range(cls, value: str) -> str:

@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 
 from hotline.core.model import Channel, Direction, EventType, Role, RoutingStrategy
 from hotline.security import token_digest
+from hotline.settings import Settings
 from hotline.store import models as m
 from hotline.store.db import Database
 from tests.integration.test_demo_server import free_port
@@ -529,13 +530,14 @@ class Inbox:
 
 
 @pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+def inbox(settings: Settings) -> Iterator[Inbox]:
+    """A mail server the app's settings point at (the same object as ``app_ctx.settings``)."""
     handler = Inbox(frozenset({"gone@example.com"}))
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    monkeypatch.setenv("HOTLINE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("HOTLINE_SMTP_PORT", str(controller.port))
-    monkeypatch.setenv("HOTLINE_SMTP_SENDER", "offers@alpha.example")
+    settings.smtp_host = "127.0.0.1"
+    settings.smtp_port = controller.port
+    settings.smtp_sender = "offers@alpha.example"
     try:
         yield handler
     finally:
@@ -741,7 +743,7 @@ async def test_given_the_mail_server_refuses_or_is_down_when_sending_then_an_err
     database: Database,
     live: FakeLive,
     inbox: Inbox,
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
 ) -> None:
     templates = await _templates(database, world)
     iid = await _offered_call(database, world)
@@ -756,7 +758,7 @@ async def test_given_the_mail_server_refuses_or_is_down_when_sending_then_an_err
 
     body = {"template_id": templates["ru"]}
     # nothing listens on the port: refused at once
-    monkeypatch.setenv("HOTLINE_SMTP_PORT", str(free_port()))
+    settings.smtp_port = free_port()
     r = await client.post(_offer_url(iid), json=body, headers=auth(token))
     assert (r.status_code, r.json()["error_id"]) == (503, "mail_unavailable")
     assert "cannot reach the mail server 127.0.0.1:" in r.json()["message"]
@@ -765,8 +767,8 @@ async def test_given_the_mail_server_refuses_or_is_down_when_sending_then_an_err
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
-        monkeypatch.setenv("HOTLINE_SMTP_PORT", str(silent.getsockname()[1]))
-        monkeypatch.setenv("HOTLINE_SMTP_TIMEOUT_SECONDS", "0.5")
+        settings.smtp_port = silent.getsockname()[1]
+        settings.smtp_timeout_seconds = 0.5
         started = time.monotonic()
         r = await client.post(_offer_url(iid), json=body, headers=auth(token))
         took = time.monotonic() - started

@@ -150,3 +150,27 @@ async def test_given_schedules_when_the_daily_run_sends_then_smtp_gets_the_repor
     )
     assert [m["Subject"] for m in weekly] == ["Alpha weekly: KPIs 2026-11-16 – 2026-11-22"]
     assert "Offered: 3" in str(weekly[0].get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def test_given_hotline_smtp_settings_when_the_cli_sends_then_their_relay_unless_an_option_says(
+    inbox: tuple[Inbox, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, port = inbox
+    data = tmp_path / "data"
+    runner = CliRunner()
+    assert runner.invoke(app, ["migrate", "--data", str(data)]).exit_code == 0
+    schedules = _schedules(tmp_path, 1)  # a tenant with no rows: a report of zeros
+    monkeypatch.setenv("HOTLINE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("HOTLINE_SMTP_PORT", str(port))
+    run = ["report", "mail", "--schedules", str(schedules), "--data", str(data)]
+    run += ["--today", "2026-11-21", "--json"]
+    result = runner.invoke(app, run)
+    assert result.exit_code == 0, result.output
+    assert [(s, r) for s, r, _ in handler.received] == [
+        ("reports@hotline.invalid", ["boss@alpha.example", "ops@alpha.example"])
+    ]
+    # the options still win over the settings
+    dead = free_port()
+    result = runner.invoke(app, [*run, "--smtp-host", "127.0.0.1", "--smtp-port", str(dead)])
+    assert result.exit_code != 0 and f"SMTP 127.0.0.1:{dead}:" in result.output
+    assert len(handler.received) == 1

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.core.access import Action, Principal, Resource
 from hotline.core.model import EventType, Role
-from hotline.offer_mail import MailError, OfferTemplateError, SmtpSettings, build_offer, send_offer
+from hotline.offer_mail import MailError, OfferTemplateError, build_offer, send_offer
 from hotline.store import models as m
 from hotline.web.api.crud import ERRORS
 from hotline.web.api.deps import Ctx, Session, require
@@ -214,7 +214,7 @@ async def send_offer_mail(
         "company": tenant.name if tenant else "",
         "hotline": hotline.name if hotline else "",
     }
-    smtp = SmtpSettings()
+    smtp = ctx.settings
     try:
         message = build_offer(
             template.subject,
@@ -222,14 +222,19 @@ async def send_offer_mail(
             to=to,
             to_name=contact.name,
             values=values,
-            sender=smtp.sender,
+            sender=smtp.smtp_sender,
         )
     except (OfferTemplateError, ValueError) as exc:
         raise ApiError(
             409, "template_invalid", f"offer template {template.id} cannot be used: {exc}"
         ) from None
     try:
-        await send_offer(message, smtp)
+        await send_offer(
+            message,
+            host=smtp.smtp_host,
+            port=smtp.smtp_port,
+            timeout_s=smtp.smtp_timeout_seconds,
+        )
     except MailError as exc:
         if exc.unreachable:
             raise ApiError(503, "mail_unavailable", f"{exc}; the offer was not sent") from None
