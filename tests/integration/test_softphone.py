@@ -350,13 +350,25 @@ def test_given_a_bad_offer_when_posted_then_422_says_why_and_the_server_carries_
     assert pbx.http.get("/healthz").status_code == 200
 
 
-def test_given_a_supervisor_or_an_answer_when_not_offered_then_refused(pbx: Pbx) -> None:
-    supervisor = {"Authorization": f"Bearer {pbx.tokens['supervisor']}"}
+def test_given_a_client_or_an_answer_when_not_offered_then_refused(pbx: Pbx) -> None:
+    if "client" not in pbx.tokens:
+        pbx.login("client")
     refused = pbx.http.post(
         "/api/v1/softphone", json={"type": "offer", "sdp": "v=0\r\nm=audio 9 x\r\n"},
-        headers=supervisor,
+        headers={"Authorization": f"Bearer {pbx.tokens['client']}"},
     )  # fmt: skip
     assert refused.status_code == 403, refused.text
+    # a supervisor may have one (to listen), but only their own: status of none is 404
+    none = pbx.http.get(
+        "/api/v1/softphone", headers={"Authorization": f"Bearer {pbx.tokens['supervisor']}"}
+    )
+    assert none.status_code == 404, none.text
+    # a supervisor cannot answer calls with it: answering is for the operator offered
+    answer = pbx.http.post(
+        "/api/v1/calls/999999/answer",
+        headers={"Authorization": f"Bearer {pbx.tokens['supervisor']}"},
+    )
+    assert answer.status_code == 404, answer.text
     # an answer is never accepted from the browser, only offers
     wrong = pbx.http.post(
         "/api/v1/softphone", json={"type": "answer", "sdp": "v=0\r\nm=audio 9 x\r\n"},
@@ -478,3 +490,48 @@ def test_given_an_uploaded_greeting_when_a_call_arrives_then_the_caller_hears_th
         assert level_at(heard, 1700) > 0.5, level_at(heard, 1700)
     finally:
         pbx.api("DELETE", f"/hotlines/{pbx.hotline_id}/prompts/en/greeting")
+
+
+async def test_given_auto_answer_when_a_call_is_offered_then_it_is_bridged_without_a_click(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    browser = FakeBrowser()
+    caller = sink = None
+    try:
+        await browser.pc.setLocalDescription(await browser.pc.createOffer())
+        response = await asyncio.to_thread(
+            pbx.http.post,
+            "/api/v1/softphone",
+            json={"type": "offer", "sdp": browser.pc.localDescription.sdp, "auto_answer": True},
+            headers={"Authorization": f"Bearer {pbx.tokens['op_web']}"},
+        )
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        await browser.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
+        assert status(pbx, "op_web")["auto_answer"] is True
+        pbx.set_state("op_web", "ready")
+        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
+        caller, sink = call(
+            pbx, tmp_path / "caller", NUMBER, "79990001006", tmp_path / "voice.pcap",
+            before_ms=0, talk_ms=None,
+        )  # fmt: skip
+        iid, events = await asyncio.to_thread(
+            pbx.wait_for_interaction,
+            "79990001006",
+            lambda ev: "answered" in types(ev),
+            WEB_LINE["id"],
+        )
+        assert types(events).index("offered") < types(events).index("answered")
+        start = len(browser.heard)
+        await until(lambda: len(browser.heard) - start >= 100, "audio in the browser")
+        assert abs(dominant_hz(np.concatenate(browser.heard[start + 25 :])) - 440) < 10
+        pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])
+        await asyncio.to_thread(_finish, caller, "caller (the operator hung up)")
+    finally:
+        pbx.set_state("op_web", "offline")
+        if caller is not None:
+            _kill(caller)
+        if sink is not None:
+            sink.close()
+        await browser.close()

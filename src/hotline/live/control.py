@@ -86,9 +86,9 @@ class SoftphoneControlImpl:
         self._b2bua = b2bua
         self._softphones = softphones
 
-    async def open(self, operator_id: int, offer_sdp: str) -> str:
+    async def open(self, operator_id: int, offer_sdp: str, *, auto_answer: bool = False) -> str:
         try:
-            return await self._softphones.open(operator_id, offer_sdp)
+            return await self._softphones.open(operator_id, offer_sdp, auto_answer=auto_answer)
         except SoftphoneError as exc:
             raise ValueError(str(exc)) from exc
 
@@ -99,7 +99,12 @@ class SoftphoneControlImpl:
         phone = self._softphones.get(operator_id)
         if phone is None:
             return None
-        return {"state": phone.connection_state, "in_call": phone.in_call, **phone.stats.as_dict()}
+        return {
+            "state": phone.connection_state,
+            "in_call": phone.in_call,
+            "auto_answer": phone.auto_answer,
+            **phone.stats.as_dict(),
+        }
 
     def answer(self, interaction_id: int, operator_id: int) -> bool:
         return self._b2bua.answer_in_browser(interaction_id, operator_id)

@@ -884,6 +884,9 @@ class B2bua:
             transport="webrtc",
             browser=True,
         )
+        phone = self.softphones.get(offer.operator_id) if self.softphones is not None else None
+        if phone is not None and phone.auto_answer:
+            self.answer_in_browser(call.interaction_id, offer.operator_id)
 
     def answer_in_browser(self, interaction_id: int, operator_id: int) -> bool:
         """The operator pressed "answer" on the desktop with the browser softphone on."""

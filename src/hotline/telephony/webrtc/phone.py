@@ -118,9 +118,16 @@ class BrowserPhone:
     """The server end of one browser's peer connection plus its RTP gateway."""
 
     def __init__(
-        self, operator_id: int, rtp_host: str, on_closed: Callable[[BrowserPhone], None]
+        self,
+        operator_id: int,
+        rtp_host: str,
+        on_closed: Callable[[BrowserPhone], None],
+        *,
+        auto_answer: bool = False,
     ) -> None:
         self.operator_id = operator_id
+        #: answer offers at once (an operator on a headset, as Genesys' "auto answer")
+        self.auto_answer = auto_answer
         self.stats = PhoneStats()
         self._rtp_host = rtp_host
         self._on_closed = on_closed

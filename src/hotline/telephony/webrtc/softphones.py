@@ -52,12 +52,12 @@ class Softphones:
             return None
         return phone
 
-    async def open(self, operator_id: int, offer_sdp: str) -> str:
+    async def open(self, operator_id: int, offer_sdp: str, *, auto_answer: bool = False) -> str:
         """A new session for the operator (replacing an older one: the newest tab wins);
         returns the answer SDP.  Raises :class:`~hotline.telephony.webrtc.phone.SoftphoneError`
         for an unusable offer."""
         await self.close(operator_id)
-        phone = BrowserPhone(operator_id, self._rtp_host, self._closed)
+        phone = BrowserPhone(operator_id, self._rtp_host, self._closed, auto_answer=auto_answer)
         self._phones[operator_id] = phone
         try:
             answer = await phone.start(offer_sdp)

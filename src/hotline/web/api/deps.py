@@ -55,9 +55,9 @@ class LiveControl(Protocol):
 class SoftphoneControl(Protocol):
     """Operators' browser softphones (built in ``hotline.app`` with telephony)."""
 
-    async def open(self, operator_id: int, offer_sdp: str) -> str:
+    async def open(self, operator_id: int, offer_sdp: str, *, auto_answer: bool = False) -> str:
         """Answer the browser's WebRTC offer; raises ``ValueError`` with the reason for
-        an unusable one."""
+        an unusable one.  ``auto_answer``: offers are answered at once."""
 
     async def close(self, operator_id: int) -> bool: ...
 

@@ -37,9 +37,17 @@ class SessionDescription(BaseModel):
     sdp: str = Field(min_length=10, max_length=MAX_SDP)
 
 
+class SoftphoneOffer(SessionDescription):
+    auto_answer: bool = Field(
+        default=False,
+        description="answer offered calls at once, without the answer button (a headset)",
+    )
+
+
 class SoftphoneStatus(BaseModel):
     state: str = Field(description="the WebRTC connection state (new, connecting, connected…)")
     in_call: bool
+    auto_answer: bool
     frames_from_browser: int = Field(description="audio frames received from the browser")
     packets_to_leg: int = Field(description="RTP packets sent on to the call")
     packets_from_leg: int = Field(description="RTP packets received from the call")
@@ -57,12 +65,12 @@ def _softphones(ctx: ApiContext, principal: Principal) -> SoftphoneControl:
 @router.post(
     "/softphone", response_model=SessionDescription, summary="Start your browser softphone"
 )
-async def open_softphone(body: SessionDescription, ctx: Ctx, principal: CallControl) -> Any:
+async def open_softphone(body: SoftphoneOffer, ctx: Ctx, principal: CallControl) -> Any:
     phones = _softphones(ctx, principal)
     if body.type != "offer":
         raise ApiError(422, "invalid_sdp", "send the browser's offer (type 'offer')")
     try:
-        answer = await phones.open(principal.user_id, body.sdp)
+        answer = await phones.open(principal.user_id, body.sdp, auto_answer=body.auto_answer)
     except ValueError as exc:
         raise ApiError(422, "invalid_sdp", str(exc)) from exc
     return SessionDescription(type="answer", sdp=answer)

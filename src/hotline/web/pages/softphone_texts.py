@@ -34,6 +34,7 @@ SOFTPHONE_TEXTS: dict[str, tuple[str, str]] = {
     "softphone.state.disconnected": ("связь прервалась", "connection lost"),
     "softphone.state.failed": ("ошибка соединения", "connection failed"),
     "softphone.state.closed": ("выключен", "off"),
+    "softphone.auto_answer": ("Автоответ (гарнитура)", "Auto answer (headset)"),
     "softphone.ringing": ("Входящий вызов", "Incoming call"),
     "softphone.answer": ("Ответить", "Answer"),
     "softphone.decline": ("Отклонить", "Decline"),

@@ -10,6 +10,7 @@ let pc = null;
 let ringing = null;     // interaction id of the offer ringing in the browser
 let statsTimer = null;
 let ring = null;        // the ring tone's oscillator
+let autoAnswer = false; // the session answers offers itself: nothing rings
 
 function show(state) {
   $("softphone-state").textContent = texts.states[state] ?? state;
@@ -79,7 +80,11 @@ export async function start() {
   try {
     await pc.setLocalDescription(await pc.createOffer());
     await iceGathered(pc);
-    const answer = await post("/api/v1/softphone", { type: "offer", sdp: pc.localDescription.sdp });
+    const auto = $("softphone-auto")?.checked ?? false;
+    autoAnswer = auto;
+    const answer = await post("/api/v1/softphone", {
+      type: "offer", sdp: pc.localDescription.sdp, auto_answer: auto,
+    });
     await pc.setRemoteDescription(answer);
   } catch (e) {
     $("softphone-error").textContent = e.message;
@@ -87,7 +92,7 @@ export async function start() {
     stop(false);
     return;
   }
-  localStorage.setItem(KEY, "on");
+  localStorage.setItem(KEY, $("softphone-auto")?.checked ? "auto" : "on");
   statsTimer = setInterval(showStats, 1000);
 }
 
@@ -149,11 +154,15 @@ $("softphone-decline").onclick = () => act(async () => {
 
 document.addEventListener("hotline:frame", (e) => {
   const f = e.detail;
-  if (f.type === "desktop.offer") ringing = f.data.interaction_id;
+  if (f.type === "desktop.offer" && !autoAnswer) ringing = f.data.interaction_id;
   else if (f.type === "desktop.offer_cancelled" && f.data.interaction_id === ringing) ringing = null;
   else if (f.type === "desktop.call" && f.data.interaction_id === ringing) ringing = null;
   showRinging();
 });
 
 window.hotlineSoftphone = { start, stop, stats };
-if (localStorage.getItem(KEY) === "on") act(start);
+// the choice survives a reload (the microphone permission is the browser's to keep)
+if (localStorage.getItem(KEY) === "auto" && $("softphone-auto")) $("softphone-auto").checked = true;
+if (localStorage.getItem(KEY)) act(start);
+// with auto answer the call is bridged at once: nothing rings, the desktop shows the call
+$("softphone-auto")?.addEventListener("change", () => { if (pc) act(async () => { await stop(); await start(); }); });
