@@ -110,6 +110,7 @@ def test_given_the_browser_phone_when_a_sipp_call_is_answered_in_the_page_then_a
         )  # fmt: skip
         expect(desk.locator("#softphone-ringing")).to_be_visible(timeout=LIVE_S)
         expect(desk.locator("#greeting")).to_have_text(GREETING)
+        expect(desk.locator("#offer-hint")).to_be_hidden()  # "pick up your phone": not here
         shot(desk, "softphone-ringing")
 
         # 3. Answer in the page: talking, and the server's gateway is in the call.

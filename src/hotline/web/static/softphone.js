@@ -154,6 +154,11 @@ $("softphone-decline").onclick = () => act(async () => {
 
 document.addEventListener("hotline:frame", (e) => {
   const f = e.detail;
+  if (f.type === "desktop.offer" && pc) {
+    // "pick up your phone" is not what to do with the browser phone: after desktop.js
+    // has shown the offer, hide that hint (the answer button is the way)
+    queueMicrotask(() => { const hint = $("offer-hint"); if (hint) hint.hidden = true; });
+  }
   if (f.type === "desktop.offer" && !autoAnswer) ringing = f.data.interaction_id;
   else if (f.type === "desktop.offer_cancelled" && f.data.interaction_id === ringing) ringing = null;
   else if (f.type === "desktop.call" && f.data.interaction_id === ringing) ringing = null;
