@@ -114,6 +114,16 @@ class WrapUpExtended:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class WrapUpCompleted:
+    """The operator saved the wrap-up (topic and outcome) of ``interaction_id``.  Only a
+    queue with ``wrap_up_required`` waits for it (engine Rule 8); elsewhere, or for an
+    interaction the operator is not wrapping up, it changes nothing."""
+
+    operator_id: int
+    interaction_id: int
+
+
 Event = (
     OperatorWentReady
     | OperatorWentNotReady
@@ -129,4 +139,5 @@ Event = (
     | MoveWaiting
     | InteractionEnded
     | WrapUpExtended
+    | WrapUpCompleted
 )

@@ -5,12 +5,13 @@
    are identical, also under other hash seeds, and replaying the events *read back from the
    JSON* into a fresh engine gives the same commands again.
 2. A hypothesis state machine throws random sequences of arrivals, readies, breaks,
-   accepts, declines, ends, abandons, callbacks, supervisors' moves between queues and
-   live configuration changes (queues and operators changed or retired) at a small
-   center and checks, from the commands alone, that nothing raises, offers go only to
-   available operators, one interaction never rings at two operators, and each
-   interaction's log is well formed with exactly one terminal outcome once the center is
-   drained.
+   accepts, declines, ends, abandons, callbacks, supervisors' moves between queues,
+   saved wrap-ups and live configuration changes (queues and operators changed or
+   retired, some requiring the wrap-up) at a small center and checks, from the commands
+   alone, that nothing raises, offers go only to available operators, one interaction
+   never rings at two operators, a required wrap-up left unsaved never ends on a timer
+   in ``ready`` nor before its limit (engine Rule 8), and each interaction's log is well
+   formed with exactly one terminal outcome once the center is drained.
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ from hotline.core.commands import OperatorStateChanged as StateChanged
 from hotline.core.kpi.records import VisitFold
 from hotline.core.model import Channel, EventType, OverflowAction, RoutingStrategy
 from hotline.core.model import OperatorState as S
-from hotline.core.routing.config import ExpansionStep, OperatorConfig, QueueConfig
+from hotline.core.routing.config import (
+    REQUIRED_WRAP_UP_LIMIT_SECONDS,
+    ExpansionStep,
+    OperatorConfig,
+    QueueConfig,
+)
 from hotline.core.routing.engine import RoutingConfigError, RoutingEngine
 from hotline.core.routing.expr import parse_requirement
 
@@ -331,7 +337,7 @@ class Observer:
 
     def __init__(self) -> None:
         #: the configuration the engine was last given (a retired operator: no hotlines)
-        self.queues = dict(QUEUES)
+        self.queues = dict(CENTER)
         self.operators = dict(OPERATORS)
         self.state = dict.fromkeys(OPERATORS, S.OFFLINE)
         self.before_offer: dict[int, S] = {}
@@ -344,6 +350,9 @@ class Observer:
         self.outcomes: dict[int, list[str]] = {}
         self.last_at: dict[int, float] = {}
         self.pending: set[int] = set()  # operators with a break asked for while working
+        #: interactions in wrap-up whose queue required it when the talk ended -> operator
+        self.required: dict[int, int] = {}
+        self.saved: set[int] = set()  # of those, the ones whose WrapUpCompleted was sent
 
     def see(self, now: float, commands: list[Command]) -> None:
         for c in commands:
@@ -420,6 +429,8 @@ class Observer:
         self.point[iid] = after
         if after == "done":
             self.outcomes.setdefault(iid, []).append(kind)
+        if kind == "completed":
+            self.required.pop(iid, None)  # check_timer saw it first if a timer ended it
         if kind == "queued":
             self.entered[iid] = (int(typing.cast(int, c.data["queue_id"])), now)
         elif kind == "callback_requested":
@@ -438,12 +449,39 @@ class Observer:
             assert self.ringing.pop(iid) == o
             self.open[o][iid] = self.channel[iid]
         elif kind == "wrap_up_started":
-            del self.open[typing.cast(int, c.data["operator_id"])][iid]
+            o = typing.cast(int, c.data["operator_id"])
+            del self.open[o][iid]
+            if self.queues[self.entered[iid][0]].wrap_up_required:
+                self.required[iid] = o
+
+    def save(self, operator_id: int, iid: int) -> None:
+        """``WrapUpCompleted(operator_id, iid)`` is sent: it counts for that wrap-up only."""
+        if self.point.get(iid) == "wrapping" and self.required.get(iid) == operator_id:
+            self.saved.add(iid)
+
+    def check_timer(self, commands: list[Command]) -> None:
+        """Rule 8: a timer never ends a required wrap-up left unsaved in ``ready``, nor
+        before its limit."""
+        for i, c in enumerate(commands):
+            if not (isinstance(c, Log) and c.type == "completed"):
+                continue
+            o = self.required.pop(c.interaction_id, None)
+            if o is None or c.interaction_id in self.saved:
+                continue
+            wrap_up = typing.cast(float, c.data["wrap_up"])
+            assert wrap_up >= REQUIRED_WRAP_UP_LIMIT_SECONDS - 1e-6, c
+            after = next(
+                x for x in commands[i + 1 :] if isinstance(x, StateChanged) and x.operator_id == o
+            )
+            assert after.state is S.NOT_READY, (c, after)
 
     def talking(self) -> list[int]:
         return sorted(i for ops in self.open.values() for i in ops)
 
 
+#: the state machine's center: every queue requires the wrap-up (engine Rule 8); the
+#: variants below switch it off again (``QUEUES``) and on
+CENTER = {i: dataclasses.replace(q, wrap_up_required=True) for i, q in QUEUES.items()}
 #: live configuration changes: each queue and operator changed, then back to the original
 QUEUE_VARIANTS = [
     dataclasses.replace(
@@ -474,7 +512,8 @@ QUEUE_VARIANTS = [
         QUEUES[5], max_wait_seconds=20, steps=(ExpansionStep(0, parse_requirement("")),)
     ),
     dataclasses.replace(QUEUES[6], hotline_id=1, wrap_up_seconds=30),
-    *QUEUES.values(),
+    *QUEUES.values(),  # engine Rule 8 switched off
+    *CENTER.values(),
 ]
 OPERATOR_VARIANTS = [
     dataclasses.replace(OPERATORS[1], hotline_ids=frozenset({2})),
@@ -500,7 +539,7 @@ class CenterMachine(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
-        self.engine = new_engine(seed=5)
+        self.engine = RoutingEngine(CENTER.values(), OPERATORS.values(), seed=5)
         self.seen = Observer()
         self.now = 0.0
         self.ids = 0
@@ -509,14 +548,16 @@ class CenterMachine(RuleBasedStateMachine):
 
     def until(self, now: float) -> None:
         while (deadline := self.engine.next_deadline()) is not None and deadline <= now:
-            self.seen.see(deadline, self.engine.on_timer(deadline))
+            commands = self.engine.on_timer(deadline)
+            self.seen.check_timer(commands)
+            self.seen.see(deadline, commands)
         self.now = now
 
     def send(self, event: ev.Event) -> None:
         self.until(self.now)
         self.seen.see(self.now, self.engine.handle(event, self.now))
 
-    @rule(seconds=st.sampled_from([0, 1, 3, 10, 16, 25, 70]))
+    @rule(seconds=st.sampled_from([0, 1, 3, 10, 16, 25, 70, 600]))
     def wait(self, seconds: float) -> None:
         self.until(self.now + seconds)
 
@@ -572,6 +613,12 @@ class CenterMachine(RuleBasedStateMachine):
             iid = data.draw(st.integers(1, self.ids))
         self.send(kind(iid))
 
+    @precondition(lambda self: bool(self.seen.talking()))
+    @rule(data=st.data())
+    def hang_up(self, data: st.DataObject) -> None:
+        """A talk ends: wrap-up starts (the busiest path to engine Rule 8)."""
+        self.send(ev.InteractionEnded(data.draw(st.sampled_from(self.seen.talking()))))
+
     @precondition(lambda self: self.ids > 0)
     @rule(data=st.data(), queue_id=st.sampled_from(ARRIVAL_QUEUES))
     def move(self, data: st.DataObject, queue_id: int) -> None:
@@ -592,6 +639,29 @@ class CenterMachine(RuleBasedStateMachine):
     @rule(operator_id=st.sampled_from(sorted(OPERATORS)))
     def extend_wrap_up(self, operator_id: int) -> None:
         self.send(ev.WrapUpExtended(operator_id, 15))
+
+    @precondition(lambda self: bool(self.seen.required))
+    @rule(data=st.data())
+    def save_wrap_up(self, data: st.DataObject) -> None:
+        """The desktop saves a required wrap-up, within its timer or after (Rule 8)."""
+        iid, o = data.draw(st.sampled_from(sorted(self.seen.required.items())))
+        self.seen.save(o, iid)
+        self.send(ev.WrapUpCompleted(o, iid))
+
+    @precondition(lambda self: self.ids > 0)
+    @rule(data=st.data(), operator_id=st.sampled_from(sorted(OPERATORS)))
+    def stray_save(self, data: st.DataObject, operator_id: int) -> None:
+        """A save the engine has no wrap-up waiting for (another operator's, an earlier
+        interaction's, one that required none): it changes nothing."""
+        iid = data.draw(st.integers(1, self.ids))
+        self.seen.save(operator_id, iid)
+        self.send(ev.WrapUpCompleted(operator_id, iid))
+
+    @precondition(lambda self: bool(self.seen.required))
+    @rule()
+    def forget_the_wrap_up(self) -> None:
+        """Nobody saves: the limit of Rule 8 comes."""
+        self.until(self.now + REQUIRED_WRAP_UP_LIMIT_SECONDS)
 
     def configure(self, apply: Callable[[float], list[Command]]) -> None:
         self.until(self.now)
@@ -639,7 +709,7 @@ class CenterMachine(RuleBasedStateMachine):
         """Drain: everyone ready, every offer taken, every talk ended; then all are done."""
         if not hasattr(self, "engine"):
             return
-        for queue in QUEUES.values():  # back to the original configuration
+        for queue in CENTER.values():  # back to the original configuration
             self.reconfigure_queue(queue)
         for operator in OPERATORS.values():
             self.reconfigure_operator(operator)

@@ -22,6 +22,14 @@ from hotline.core.routing.expr import ANY, Requirement
 #: (Genesys "alerting timeout" 8–30 s, Five9 15 s); 20 s keeps a caller's ring short.
 DEFAULT_OFFER_TIMEOUT_SECONDS = 20.0
 
+#: The longest a required wrap-up (``QueueConfig.wrap_up_required``) holds an operator in
+#: ``wrap_up``, counted from the end of talk; then ``not_ready("wrap_up")`` (engine Rule 8).
+#: ACDs leave it to the administrator with no common default (Genesys Cloud "Mandatory,
+#: Time-boxed" ACW timeout, Five9 disposition timeout, Exotel 1–3600 s): 10 min is far
+#: above a typical 30–120 s wrap-up, yet a desk left unattended stops counting as staffed
+#: (it is ``not_ready``, out of EWT and offers) within one reporting quarter hour.
+REQUIRED_WRAP_UP_LIMIT_SECONDS = 600.0
+
 
 @dataclass(frozen=True, slots=True)
 class ExpansionStep:
@@ -55,6 +63,10 @@ class QueueConfig:
     #: queue id (as a string) for ``OverflowAction.QUEUE``, a number for ``EXTERNAL``
     overflow_target: str | None = None
     split: tuple[tuple[int, int], ...] = ()
+    #: the hotline wants every answered interaction wrapped up (its ``topic_required``):
+    #: when the wrap-up time runs out before ``WrapUpCompleted``, the operator is held in
+    #: ``wrap_up`` instead of going ready (engine Rule 8)
+    wrap_up_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

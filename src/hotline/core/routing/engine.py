@@ -52,6 +52,27 @@ Rule 7 (moves): a supervisor may move an interaction that is not yet answered to
         transfer (``kpi/records.py`` Rules 1 and 3).  A callback already promised is not
         moved (its caller is no longer on the line); a move to the queue it is in, or of
         an interaction answered or gone, does nothing.
+Rule 8 (required wrap-up): a queue with ``wrap_up_required`` (its hotline's
+        ``topic_required``) wants the wrap-up of each interaction saved before its operator
+        takes more work.  Until the wrap-up time runs out nothing differs: the timer, its
+        extensions (``WrapUpExtended``) and ending it early by going ready are as
+        elsewhere, and a ``WrapUpCompleted`` meanwhile only notes the save.  When the
+        timer runs out with the save still missing, the operator is *held* in
+        ``wrap_up`` (no new state, no ``OperatorStateChanged``):
+        - ``WrapUpCompleted(operator, interaction)`` for that wrap-up ends the hold at
+          once: ready, or the break or logout asked for meanwhile (operator_state Rule 2);
+        - ``OperatorWentReady`` still ends it (a supervisor may put the operator to work;
+          the API refuses the operator's own "ready" until the save, wrap_up_rule Rule 2);
+        - otherwise the hold ends ``REQUIRED_WRAP_UP_LIMIT_SECONDS`` (10 min) after the
+          talk ended, or when the timer runs out if that is later: then
+          ``not_ready("wrap_up")`` -- never ready on its own -- or the break or logout
+          asked for meanwhile.
+        ``COMPLETED`` is logged when the hold ends, with the whole wrap-up time held.  A
+        completion for another interaction, another operator, an operator not in wrap-up
+        or a queue that does not require it changes nothing.  Whether a wrap-up is
+        required is decided when the talk ends (Rule 6: a change of the flag applies to
+        the next one).  A chat that ends while others stay open has no wrap-up of its own
+        (it completes at once) and so is never held.
 Every change appends a ``Log`` command: the interaction event log of KPI.md.
 """
 
@@ -74,7 +95,11 @@ from hotline.core.commands import (
     OperatorStateChanged,
 )
 from hotline.core.model import Channel, EventType, OperatorState, OverflowAction, RoutingStrategy
-from hotline.core.routing.config import OperatorConfig, QueueConfig
+from hotline.core.routing.config import (
+    REQUIRED_WRAP_UP_LIMIT_SECONDS,
+    OperatorConfig,
+    QueueConfig,
+)
 from hotline.core.routing.ewt import estimate_wait
 from hotline.core.routing.operator_state import TABLE, Transition, next_state
 from hotline.core.routing.runtime import (
@@ -494,6 +519,8 @@ class RoutingEngine:
                 self._move(event, now, out)
             case ev.WrapUpExtended():
                 self._extend_wrap(self._op(event.operator_id), event.seconds, now)
+            case ev.WrapUpCompleted():
+                self._wrap_saved(self._op(event.operator_id), event.interaction_id, now, out)
             case _:
                 assert_never(event)
         return out
@@ -938,10 +965,12 @@ class RoutingEngine:
             return
         self._set_state(op, _T_END, now, out)
         op.wrap_items.append(w)
+        if w.queue.config.wrap_up_required:
+            op.wrap_unsaved.add(w.interaction_id)  # Rule 8: decided when the talk ends
         op.wrap_token += 1
         op.wrap_until = now + wrap
         if wrap <= 0:
-            self._end_wrap(op, now, out)
+            self._wrap_timed_out(op, now, out)
         else:
             self._schedule(op.wrap_until, _WRAP_END, op, op.wrap_token)
 
@@ -960,12 +989,39 @@ class RoutingEngine:
             )
         )
 
-    def _end_wrap(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+    def _wrap_timed_out(self, op: OperatorRuntime, now: float, out: list[Command]) -> None:
+        """The wrap-up timer (or Rule 8's limit) ran out: end the wrap-up, or hold it."""
+        if not op.wrap_unsaved:
+            self._end_wrap(op, now, out)
+            return
+        limit = op.state_since + REQUIRED_WRAP_UP_LIMIT_SECONDS
+        if now >= limit:
+            self._end_wrap(op, now, out, unsaved="wrap_up")  # never ready on its own
+            return
+        op.wrap_token += 1  # held until saved, or until the limit
+        self._schedule(limit, _WRAP_END, op, op.wrap_token)
+
+    def _wrap_saved(self, op: OperatorRuntime, iid: int, now: float, out: list[Command]) -> None:
+        """Rule 8: ``WrapUpCompleted``; it ends a hold, and changes nothing else."""
+        if op.state is not _WRAP_UP or iid not in op.wrap_unsaved:
+            return
+        op.wrap_unsaved.discard(iid)
+        if not op.wrap_unsaved and now >= op.wrap_until:
+            self._end_wrap(op, now, out)
+
+    def _end_wrap(
+        self, op: OperatorRuntime, now: float, out: list[Command], unsaved: str | None = None
+    ) -> None:
+        """End the wrap-up: ready, or the break asked for, or (``unsaved``: Rule 8's
+        limit) not ready with that reason."""
         started = op.state_since
         for w in op.wrap_items:
             self._complete(w, op, now, now - started, out)
         op.wrap_items.clear()
+        op.wrap_unsaved.clear()
         op.wrap_token += 1
+        if op.pending is None and unsaved is not None:
+            op.pending = unsaved
         if op.pending is not None:
             reason, op.pending = op.pending, None
             self._set_state(op, Transition.WRAP_DONE_TO_BREAK, now, out, reason=reason)
@@ -1165,7 +1221,7 @@ class RoutingEngine:
                 if obj.status == WAITING:  # ringing: _requeue overflows it if it comes back
                     self._overflow(obj, at, out)
             else:
-                self._end_wrap(obj, at, out)
+                self._wrap_timed_out(obj, at, out)
 
     def _expand(self, w: Waiting, now: float, out: list[Command]) -> None:
         steps = w.queue.config.steps

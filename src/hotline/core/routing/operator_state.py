@@ -7,7 +7,7 @@
        ▲   ◄──── logout ────  │ ▲  ◄── timeout/decline (→ not_ready "missed")  │
        │                      │ │  ◄── cancel (caller left while ringing)      │ end
        │        go_not_ready  ▼ │ go_ready                                     ▼
-       └──── logout ──── not_ready(reason)  ◄─── wrap_done (break asked) ── wrap_up
+       └──── logout ──── not_ready(reason)  ◄─── wrap_done (break/Rule 4) ─ wrap_up
                                    ready ◄──────── wrap_done ───────────────────┘
 
 Rule 1: offers go only to ``ready`` operators, or ``busy`` ones with spare capacity on
@@ -16,6 +16,10 @@ Rule 2: a break asked for while busy or in wrap-up is remembered and taken when 
         wrap-up ends (no one is pulled out of a call).
 Rule 3: a missed offer puts the operator in ``not_ready("missed")``: an unattended
         desk must not keep taking calls.
+Rule 4: where the queue requires the wrap-up to be saved (engine Rule 8), ``wrap_up``
+        lasts past its timer until the save; ``wrap_done`` then leads to ``ready`` as
+        usual, and if the save never comes ``wrap_done_to_break`` leads to
+        ``not_ready("wrap_up")`` at the limit: held, never silently ready.
 Anything not in the table is a :class:`TransitionError`.
 """
 

@@ -76,6 +76,9 @@ class OperatorRuntime:
     wrap_token: int = 0
     wrap_until: float = 0.0
     wrap_items: list[Waiting] = field(default_factory=list)
+    #: interactions of the current wrap-up whose queue requires it and whose
+    #: ``WrapUpCompleted`` has not come yet (engine Rule 8)
+    wrap_unsaved: set[int] = field(default_factory=set)
     handling_seconds: float = 0.0
     idle_seconds: float = 0.0
     eligible: list[Eligibility] = field(default_factory=list)
