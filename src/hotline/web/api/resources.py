@@ -311,6 +311,20 @@ SPECS: list[ResourceSpec[Any]] = [
         filters=HOTLINE_FILTERS,
     ),
     ResourceSpec(
+        "offer template",
+        "/offer-templates",
+        # the same rights as scripts: material operators read on their hotlines' calls and
+        # supervisors write; clients see neither
+        Resource.SCRIPT,
+        m.OfferTemplate,
+        s.OfferTemplateCreate,
+        s.OfferTemplateUpdate,
+        s.OfferTemplateRead,
+        _plain(m.OfferTemplate),
+        _apply_non_null,
+        filters=HOTLINE_FILTERS,
+    ),
+    ResourceSpec(
         "contact",
         "/contacts",
         Resource.CONTACT,

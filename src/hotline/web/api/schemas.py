@@ -26,6 +26,7 @@ from hotline.core.model import (
     RoutingStrategy,
 )
 from hotline.core.routing.expr import RequirementError, parse_requirement
+from hotline.offer_mail import OfferTemplateError, check_template
 from hotline.web.api.fields import (
     Description,
     Id,
@@ -452,6 +453,53 @@ class KbArticleRead(Out):
     language: str
     tags: list[str]
     updated_at: dt.datetime
+
+
+# -- offer templates ("send offer" on the desktop) ------------------------------------------
+
+
+class OfferTemplateFields(Body):
+    @field_validator("subject", "body", check_fields=False)
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        """The sender's own check (:func:`hotline.offer_mail.check_template`): a template
+        saved here is one the desktop can send."""
+        if value is not None:
+            if not value:
+                raise ValueError("must not be empty: this is what the contact reads")
+            try:
+                check_template(value)
+            except OfferTemplateError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class OfferTemplateCreate(OfferTemplateFields):
+    hotline_id: Id
+    name: Name
+    language: Language = "ru"
+    subject: Title = Field(description="placeholders: {name} {operator} {company} {hotline}")
+    body: LongText = Field(description="the same placeholders; {{ and }} for braces")
+    active: bool = True
+
+
+class OfferTemplateUpdate(OfferTemplateFields):
+    name: Name | None = None
+    language: Language | None = None
+    subject: Title | None = None
+    body: LongText | None = None
+    active: bool | None = None
+
+
+class OfferTemplateRead(Out):
+    id: int
+    tenant_id: int
+    hotline_id: int
+    name: str
+    language: str
+    subject: str
+    body: str
+    active: bool
 
 
 # -- contacts --------------------------------------------------------------------------------

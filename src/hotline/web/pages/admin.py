@@ -1,6 +1,7 @@
-"""Admin pages: lists and create/edit forms for hotlines, queues, skills, users, topics and
-knowledge-base articles (those deleted too); the script editor and the prompts page have
-modules of their own (``admin_scripts``, ``admin_prompts``), included first.
+"""Admin pages: lists and create/edit forms for hotlines, queues, skills, users, topics,
+knowledge-base articles and offer e-mail templates (those two deleted too); the script
+editor and the prompts page have modules of their own (``admin_scripts``,
+``admin_prompts``), included first.
 
 Every write goes the API's way: the form becomes the resource's ``*Create``/``*Update``
 schema, the resource spec's ``build``/``apply`` hooks run in a session scoped to the

@@ -44,6 +44,8 @@ class FormField:
     blank_ok: bool = False
     step: str = "1"
     hint: str | None = None
+    #: i18n key of the label when ``f.<name>`` means something else here (an offer's body)
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,27 @@ FORMS: dict[str, FormDef] = {
                 FormField("tags", "lines", hint="adm.hint.tags"),
             ),
             ("hotline_id", "title", "language", "tags"),
+            deletable=True,
+        ),
+        FormDef(
+            "offers",
+            _SPECS["offer template"],
+            (
+                FormField("hotline_id", "select", required=True, create_only=True),
+                FormField("name", required=True),
+                FormField("language", "select", options=_LOCALES),
+                FormField("subject", required=True, blank_ok=True, hint="adm.hint.offer"),
+                FormField(
+                    "body",
+                    "long",
+                    required=True,
+                    blank_ok=True,
+                    hint="adm.hint.offer",
+                    label="f.offer_body",
+                ),
+                FormField("active", "check"),
+            ),
+            ("hotline_id", "name", "language", "subject", "active"),
             deletable=True,
         ),
     )

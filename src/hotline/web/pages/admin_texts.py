@@ -20,6 +20,7 @@ ADMIN_TEXTS: dict[str, tuple[str, str]] = {
     "adm.section.topics": ("Темы и результаты", "Topics and outcomes"),
     "adm.section.scripts": ("Скрипты", "Scripts"),
     "adm.section.kb": ("База знаний", "Knowledge base"),
+    "adm.section.offers": ("Шаблоны писем", "E-mail templates"),
     "adm.section.prompts": ("Голосовые сообщения", "Voice prompts"),
     "adm.new": ("Добавить", "Add"),
     "adm.edit": ("Изменить", "Edit"),
@@ -66,6 +67,12 @@ ADMIN_TEXTS: dict[str, tuple[str, str]] = {
     "adm.hint.tags": (
         "Через запятую или по одному в строке",
         "Separated by commas, or one a line",
+    ),
+    "adm.hint.offer": (
+        "Подстановки: {name} — имя контакта, {operator} — имя оператора, {company} — "
+        "компания, {hotline} — линия; фигурные скобки пишутся как {{ и }}",
+        "Placeholders: {name} — the contact's name, {operator} — the operator's name, "
+        "{company} — the company, {hotline} — the hotline; write braces as {{ and }}",
     ),
     "adm.hint.skills": ("Уровень 1–10; пусто — нет навыка", "Level 1–10; empty means none"),
     "adm.holidays": (
@@ -117,6 +124,8 @@ ADMIN_TEXTS: dict[str, tuple[str, str]] = {
     "f.title": ("Заголовок", "Title"),
     "f.body": ("Текст статьи", "Article text"),
     "f.tags": ("Теги", "Tags"),
+    "f.subject": ("Тема письма", "Subject"),
+    "f.offer_body": ("Текст письма", "E-mail text"),
     "f.start_step": ("Первый шаг", "First step"),
     "f.steps": ("Шагов", "Steps"),
     "lang.ru": ("Русский", "Russian"),
