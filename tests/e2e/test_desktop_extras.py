@@ -182,23 +182,19 @@ def test_given_the_desktop_when_following_the_script_and_searching_the_kb_then_s
     assert callbacks[0]["not_before"].startswith(f"{tomorrow.isoformat()}T08:00:00")
 
 
-def _offer_template(data_dir: Path, hotline_id: int, tenant_id: int) -> None:
-    """A template for the test hotline, written straight into the server's SQLite database:
-    templates have no API of their own yet (the demo seeds its hotlines' templates)."""
-    with sqlite3.connect(data_dir / "hotline.db", timeout=10) as db:
-        db.execute(
-            "INSERT INTO offer_templates"
-            " (tenant_id, hotline_id, name, language, subject, body, active)"
-            " VALUES (?, ?, ?, ?, ?, ?, 1)",
-            (
-                tenant_id,
-                hotline_id,
-                "Скидка новым клиентам",
-                "ru",
-                "{company}: скидка 10 % для {name}",
-                "Здравствуйте, {name}!\nВаш промокод: NEW10.\n{operator}, {company}",
-            ),
-        )
+def _offer_template(server: Server, hotline_id: int) -> None:
+    """A template for the test hotline, created as a supervisor would (the API)."""
+    server.api(
+        "POST",
+        "/offer-templates",
+        json={
+            "hotline_id": hotline_id,
+            "name": "Скидка новым клиентам",
+            "language": "ru",
+            "subject": "{company}: скидка 10 % для {name}",
+            "body": "Здравствуйте, {name}!\nВаш промокод: NEW10.\n{operator}, {company}",
+        },
+    )
 
 
 def test_given_a_call_when_sending_an_offer_and_going_ready_then_mailed_and_ready_waits_for_the_wrap_up(  # noqa: E501
@@ -209,9 +205,9 @@ def test_given_a_call_when_sending_an_offer_and_going_ready_then_mailed_and_read
     tmp_path: Path,
 ) -> None:
     inbox, _ = mailbox
-    hotline, tenant = server.ids["hotline"], server.ids["tenant"]
+    hotline = server.ids["hotline"]
     server.api("PATCH", f"/hotlines/{hotline}", json={"topic_required": True})
-    _offer_template(data_dir, hotline, tenant)
+    _offer_template(server, hotline)
     (petr,) = [c for c in server.api("GET", "/contacts")["items"] if c["name"] == "Пётр Сидоров"]
     server.api("PATCH", f"/contacts/{petr['id']}", json={"emails": ["petr@example.com"]})
 
