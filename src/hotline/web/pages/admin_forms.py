@@ -96,7 +96,7 @@ FORMS: dict[str, FormDef] = {
                     "after_hours_action", "select", options=_enum(list(AfterHoursAction), "aha")
                 ),
                 FormField("after_hours_target"),
-                FormField("topic_required", "check"),
+                FormField("topic_required", "check", hint="adm.hint.topic_required"),
                 FormField("recording_enabled", "check"),
                 FormField("recording_retention_days", "number"),
             ),

@@ -74,6 +74,12 @@ ADMIN_TEXTS: dict[str, tuple[str, str]] = {
         "Placeholders: {name} — the contact's name, {operator} — the operator's name, "
         "{company} — the company, {hotline} — the hotline; write braces as {{ and }}",
     ),
+    "adm.hint.topic_required": (
+        "Оператор не перейдёт в «Готов», пока не сохранит тему и результат последнего "
+        "принятого вызова этой линии",
+        "An operator cannot go ready until the topic and the outcome of their last "
+        "answered call on this hotline are saved",
+    ),
     "adm.hint.skills": ("Уровень 1–10; пусто — нет навыка", "Level 1–10; empty means none"),
     "adm.holidays": (
         "Праздничные дни (ГГГГ-ММ-ДД, по одному в строке)",
@@ -95,7 +101,10 @@ ADMIN_TEXTS: dict[str, tuple[str, str]] = {
     "f.business_hours": ("Часы работы", "Business hours"),
     "f.after_hours_action": ("В нерабочее время", "After hours"),
     "f.after_hours_target": ("Номер переадресации", "Forward to number"),
-    "f.topic_required": ("Тема обязательна", "Topic required"),
+    "f.topic_required": (
+        "Тема и результат обязательны перед «Готов»",
+        "Topic and outcome required before ready",
+    ),
     "f.recording_enabled": ("Записывать разговоры", "Record calls"),
     "f.recording_retention_days": ("Хранить записи, дней", "Keep recordings, days"),
     "f.hotline_id": ("Линия", "Hotline"),
