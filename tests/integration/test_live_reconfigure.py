@@ -61,6 +61,10 @@ class CenterOnly:
     def transfer_to_queue(self, interaction_id: int, queue_id: int) -> bool:
         return False
 
+    def complete_wrap_up(self, operator_id: int, interaction_id: int) -> None:
+        """As ``LiveControlImpl`` does, without call control to ring."""
+        self.center.handle(ev.WrapUpCompleted(operator_id, interaction_id))
+
 
 @dataclasses.dataclass
 class Live:

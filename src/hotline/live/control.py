@@ -44,6 +44,14 @@ class LiveControlImpl:
         self._center.handle(event)
         self._b2bua.flush()
 
+    def complete_wrap_up(self, operator_id: int, interaction_id: int) -> None:
+        """``web.api.deps.WrapUpControl``: the saved wrap-up ends a hold (engine Rule 8);
+        call control then rings whatever the now ready operator is offered."""
+        if not self._center.engine.has_operator(operator_id):
+            return  # not routed (deactivated meanwhile): nobody to release
+        self._center.handle(ev.WrapUpCompleted(operator_id, interaction_id))
+        self._b2bua.flush()
+
     def call_parties(self, interaction_id: int) -> tuple[int, int | None] | None:
         call = self._b2bua.calls.get(interaction_id)
         if call is None:
@@ -62,6 +70,9 @@ class LiveControlImpl:
 
     def transfer_to_queue(self, interaction_id: int, queue_id: int) -> bool:
         return self._b2bua.transfer_to_queue(interaction_id, queue_id)
+
+    def transfer_to_number(self, interaction_id: int, number: str) -> str | None:
+        return self._b2bua.transfer_to_number(interaction_id, number)
 
     def waiting_place(self, interaction_id: int) -> WaitingPlace | None:
         return waiting_place(self._center, interaction_id)

@@ -82,7 +82,9 @@ class Directory:
         return found
 
 
-def _queue_config(row: m.Queue) -> QueueConfig:
+def _queue_config(row: m.Queue, wrap_up_required: bool) -> QueueConfig:
+    """The queue as the engine routes by it; ``wrap_up_required`` is its hotline's
+    ``topic_required`` (engine Rule 8: held in wrap-up until the wrap-up is saved)."""
     try:
         requirement = parse_requirement(row.skill_requirement) if row.skill_requirement else ANY
     except RequirementError as exc:  # saved before validation existed: route to anyone
@@ -100,6 +102,7 @@ def _queue_config(row: m.Queue) -> QueueConfig:
         max_wait_seconds=None if row.max_wait_seconds is None else float(row.max_wait_seconds),
         overflow_action=row.overflow_action if row.max_wait_seconds is not None else None,
         overflow_target=row.overflow_target,
+        wrap_up_required=wrap_up_required,
     )
 
 
@@ -136,7 +139,8 @@ async def load_directory(db: Database) -> Directory:
             )
         )
         trunks = list(await session.scalars(sa.select(m.SipTrunk).where(m.SipTrunk.active)))
-    queues = {row.id: _queue_config(row) for row in queue_rows}
+    required = {h.id: bool(h.topic_required) for h in hotline_rows}
+    queues = {row.id: _queue_config(row, required.get(row.hotline_id, False)) for row in queue_rows}
     by_hotline: dict[int, list[int]] = {}
     for row in queue_rows:
         by_hotline.setdefault(row.hotline_id, []).append(row.id)

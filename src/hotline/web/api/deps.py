@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,8 +48,24 @@ class LiveControl(Protocol):
 
     def transfer_to_queue(self, interaction_id: int, queue_id: int) -> bool: ...
 
+    def transfer_to_number(self, interaction_id: int, number: str) -> str | None:
+        """Dial an outside number for the caller; None when dialling started, else why
+        not (``"call_state"``, ``"no_trunk"``)."""
+
     async def reload(self) -> None:
         """Re-read hotlines, queues, operators and flows after a change."""
+
+
+@runtime_checkable
+class WrapUpControl(Protocol):
+    """What the running center offers for required wrap-ups, on top of
+    :class:`LiveControl` (``live.control.LiveControlImpl`` has both; a ``LiveControl``
+    without it, such as a test's fake, just holds nobody)."""
+
+    def complete_wrap_up(self, operator_id: int, interaction_id: int) -> None:
+        """The operator saved the wrap-up of the interaction: an operator the routing
+        engine holds in wrap-up for it goes ready (engine Rule 8); otherwise nothing
+        happens (another interaction, an operator not in wrap-up, or unknown)."""
 
 
 class SoftphoneControl(Protocol):

@@ -20,7 +20,7 @@ from hotline.core.model import Role
 from hotline.security import token_digest
 from hotline.store import models as m
 from hotline.web.api import auth
-from hotline.web.api.deps import CSRF_HEADER, SESSION_COOKIE, ApiContext
+from hotline.web.api.deps import CSRF_HEADER, SESSION_COOKIE, ApiContext, WrapUpControl
 from hotline.web.api.errors import ApiError
 from hotline.web.api.schemas import LoginRequest
 from hotline.web.live_hub import LiveHub
@@ -259,6 +259,9 @@ async def save_wrap_up(request: Request, body: WrapUp) -> Any:
         script=script,
         now=ctx.clock(),
     )
+    if required and isinstance(ctx.live, WrapUpControl):
+        # engine Rule 8: an operator held in wrap-up for this interaction goes ready now
+        ctx.live.complete_wrap_up(page.principal.user_id, body.interaction_id)
     kpis = await _own_kpis(request, owner[0], page.principal.user_id)
     return {"interaction_id": body.interaction_id, "saved": True, "kpis": kpis}
 
