@@ -123,6 +123,7 @@ async def test_given_app_when_fetching_openapi_then_valid_document_with_every_ro
                 "/api/v1/softphone": {"get", "post", "delete"},
                 "/api/v1/calls/{interaction_id}/answer": {"post"},
                 "/api/v1/calls/{interaction_id}/decline": {"post"},
+                "/api/v1/calls/{interaction_id}/monitor": {"post", "delete"},  # silent monitor
                 "/api/v1/users/{user_id}/sip-password": {"put"},
                 "/api/v1/flow-schema": {"get"},
                 "/api/v1/hotlines/{hotline_id}/flows": {"get", "post"},
