@@ -48,6 +48,7 @@ from hotline.sim.scenario import Scenario, ScenarioError, load_scenario
 from hotline.store import migrate as migrations
 from hotline.store import models as m
 from hotline.store.db import Database
+from hotline.telephony.outbound import parse_outbound_uri
 from hotline.telephony.registrar import SIP_REALM
 from hotline.telephony.sip.digest import ha1 as sip_ha1
 from hotline.users import UserError, create_user, validate_password
@@ -338,14 +339,28 @@ def trunk_add(
     password: Annotated[
         str | None, typer.Option("--password", help="Digest password (stored as HA1 only).")
     ] = None,
+    outbound: Annotated[
+        str | None,
+        typer.Option(
+            "--outbound",
+            help="Send calls out here (transfers to outside numbers): "
+            "sip:IP[:PORT][;transport=udp|tcp]; the carrier trusts our address.",
+        ),
+    ] = None,
     data: DataOpt = None,
     database_url: DatabaseUrlOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Accept calls from a carrier: by source address, by digest credentials, or both.
+    """Accept calls from a carrier: by source address, by digest credentials, or both;
+    and/or send calls out through it (--outbound).
     A running server picks the trunk up at its next restart."""
-    if address is None and username is None:
-        _fail("give --address, or --username and --password (or both)")
+    if address is None and username is None and outbound is None:
+        _fail("give --address, or --username and --password (or both), and/or --outbound")
+    if outbound is not None:
+        try:
+            parse_outbound_uri(outbound)
+        except ValueError as exc:
+            _fail(f"--outbound: {exc}")
     if (username is None) != (password is None):
         _fail("--username and --password go together")
     if address is not None:
@@ -373,6 +388,7 @@ def trunk_add(
                 sip_ha1=None
                 if username is None or password is None
                 else sip_ha1(username, SIP_REALM, password),
+                outbound_uri=outbound,
                 active=True,
                 created_at=datetime.now(UTC),
             )
@@ -381,7 +397,13 @@ def trunk_add(
             return trunk.id
 
     trunk_id = _with_db(settings, work)
-    document = {"id": trunk_id, "name": name, "address": address, "username": username}
+    document = {
+        "id": trunk_id,
+        "name": name,
+        "address": address,
+        "username": username,
+        "outbound": outbound,
+    }
     if json_out:
         _print_json(document)
         return

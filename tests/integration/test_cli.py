@@ -502,15 +502,20 @@ def test_trunk_add_by_address_and_by_credentials(runner: CliRunner, tmp_path: Pa
                "--data", tmp_path, "--json")
     )  # fmt: skip
     assert doc == {"id": doc["id"], "name": "carrier", "address": "203.0.113.0/24",
-                   "username": None}  # fmt: skip
+                   "username": None, "outbound": None}  # fmt: skip
     one_json(
         invoke(runner, "trunk", "add", "sbc", "--username", "sbc1", "--password", "s3cret-trunk",
                "--data", tmp_path, "--json")
     )  # fmt: skip
+    one_json(
+        invoke(runner, "trunk", "add", "out", "--outbound", "sip:198.51.100.7:5070;transport=tcp",
+               "--data", tmp_path, "--json")
+    )  # fmt: skip
     trunks = asyncio.run(_trunks(tmp_path))
-    assert [(t.name, t.address, t.username) for t in trunks] == [
-        ("carrier", "203.0.113.0/24", None),
-        ("sbc", None, "sbc1"),
+    assert [(t.name, t.address, t.username, t.outbound_uri) for t in trunks] == [
+        ("carrier", "203.0.113.0/24", None, None),
+        ("sbc", None, "sbc1", None),
+        ("out", None, None, "sip:198.51.100.7:5070;transport=tcp"),
     ]
     # only the digest HA1 is kept (RFC 2617 §3.2.2.2), computed independently here
     expected = hashlib.md5(b"sbc1:hotline:s3cret-trunk", usedforsecurity=False).hexdigest()
@@ -525,6 +530,10 @@ def test_trunk_add_by_address_and_by_credentials(runner: CliRunner, tmp_path: Pa
         (("--address", "not-an-ip"), "neither an IP address nor a CIDR"),
         (("--username", "u"), "go together"),
         (("--address", "10.0.0.1"), "exists already"),
+        (("--outbound", "sip:carrier.example.net"), "must be an IP address"),
+        (("--outbound", "sip:1234@10.0.0.9"), "without a user part"),
+        (("--outbound", "sips:10.0.0.9"), "use a sip: URI"),
+        (("--outbound", "sip:10.0.0.9;transport=sctp"), "udp or tcp"),
     ],
 )
 def test_trunk_add_refuses_bad_input_clearly(

@@ -8,6 +8,7 @@ fails.  The same path in Chromium is ``tests/e2e/test_softphone.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import io
 import time
@@ -124,6 +125,12 @@ async def until(condition: Any, what: str, seconds: float = WAIT_S) -> None:
 
 @pytest.fixture(scope="module")
 def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    with softphone_server(tmp_path_factory) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def softphone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
     """The SIP tests' server plus a hotline whose calls go straight to one queue, served
     by ``op_web`` (browser phone) and ``op_other`` (to check who may answer)."""
     use_ice_hosts(["127.0.0.1"])  # this process's aioice plays the browser on loopback

@@ -60,6 +60,7 @@ class TrunkInfo:
     address: str | None
     username: str | None
     sip_ha1: str | None
+    outbound_uri: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,5 +185,7 @@ async def load_directory(db: Database) -> Directory:
         operators=operators,
         operator_info=infos,
         operators_by_login={i.login: i for i in infos.values()},
-        trunks=tuple(TrunkInfo(t.name, t.address, t.username, t.sip_ha1) for t in trunks),
+        trunks=tuple(
+            TrunkInfo(t.name, t.address, t.username, t.sip_ha1, t.outbound_uri) for t in trunks
+        ),
     )

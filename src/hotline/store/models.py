@@ -380,7 +380,8 @@ class Flow(HotlineOwned, Base):
 class SipTrunk(Base):
     """A carrier connection that delivers calls to the hotlines' numbers: trusted by
     source address (``address``: an IP or CIDR) or by digest credentials (``username`` +
-    ``sip_ha1``), or both.  Installation-wide, like a PBX's trunks; admins manage them."""
+    ``sip_ha1``), or both; and/or takes our calls out (``outbound_uri``).
+    Installation-wide, like a PBX's trunks; admins manage them."""
 
     __tablename__ = "sip_trunks"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -388,6 +389,9 @@ class SipTrunk(Base):
     address: Mapped[str | None] = mapped_column(sa.String(64))
     username: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     sip_ha1: Mapped[str | None] = mapped_column(sa.String(64))
+    #: where calls go out through this trunk (``sip:HOST[:PORT][;transport=tcp]``, an IP
+    #: host: the carrier trusts our address); None: inbound only
+    outbound_uri: Mapped[str | None] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime]
 

@@ -51,6 +51,7 @@ from hotline.telephony import sdp
 from hotline.telephony.calls import Call, CallPhase, OperatorLeg
 from hotline.telephony.flowtimers import FlowDeadlines
 from hotline.telephony.media.base import Codec, MediaBackend, MediaError, RemoteMedia
+from hotline.telephony.outbound import OutboundRoute, parse_outbound_uri
 from hotline.telephony.prompts import PromptLibrary, hotline_overrides
 from hotline.telephony.registrar import (
     MIN_EXPIRES,
@@ -165,6 +166,8 @@ class B2bua:
         self._local_media: dict[str, tuple[str, int]] = {}
         # operator legs bridged to a browser softphone: detached when the leg closes
         self._browser_legs: dict[str, BrowserPhone] = {}
+        # outside legs given up while ringing (CANCEL sent), until their INVITE ends
+        self._abandoned_external: dict[ClientKey, OperatorLeg] = {}
         # silent monitors: interaction id -> listening user id -> their browser phone
         self._monitors: dict[int, dict[int, BrowserPhone]] = {}
         self._hangup_after: dict[int, Call] = {}
@@ -582,9 +585,8 @@ class B2bua:
                 self._respond(event.key, request, 481, to_tag=to_tag)
             return
         call, side = found
-        dialog = (
-            call.dialog if side == "caller" else (call.operator.dialog if call.operator else None)
-        )
+        other = call.operator if side == "operator" else call.external
+        dialog = call.dialog if side == "caller" else (other.dialog if other else None)
         if dialog is None:
             self._respond(event.key, request, 481, to_tag=to_tag)
             return
@@ -601,6 +603,8 @@ class B2bua:
             self._respond(event.key, request, 200, to_tag=to_tag)
             if side == "caller":
                 self._caller_left(call)
+            elif side == "external":
+                self._external_left(call)
             else:
                 self._operator_left(call)
         elif method == "INVITE":
@@ -619,7 +623,8 @@ class B2bua:
     def _reinvite(self, event: RequestReceived, call: Call, side: str, to_tag: str) -> None:
         """Hold / resume (RFC 3264 §8.4): answer with our same media, note the direction."""
         request = event.request
-        leg = call.leg_id if side == "caller" else call.operator.leg_id if call.operator else ""
+        other = call.operator if side == "operator" else call.external
+        leg = call.leg_id if side == "caller" else other.leg_id if other else ""
         try:
             choice = sdp.negotiate_audio(sdp.parse_sdp(request.body)) if request.body else None
         except RemoteSipError as exc:
@@ -685,6 +690,9 @@ class B2bua:
             return
         call, what = found
         response = event.response
+        if what == "external":
+            self._on_external_response(call, event)
+            return
         if what != "invite":
             if response.status >= 200:
                 self._client_txn.pop(event.key, None)
@@ -708,6 +716,11 @@ class B2bua:
         call, what = found
         if what == "invite" and call.operator is not None and call.operator.invite_key == key:
             self._operator_failed(call, call.operator, "timeout")
+        elif what == "external" and call.external is not None and call.external.invite_key == key:
+            call.external.cancelled = True  # timed out: nothing to cancel
+            self._external_failed(call, "timeout")
+        elif what == "external":
+            self._abandoned_external.pop(key, None)  # type: ignore[arg-type]
 
     def _operator_failed(self, call: Call, leg: OperatorLeg, why: str) -> None:
         call.operator = None
@@ -1277,6 +1290,203 @@ class B2bua:
             log.warning("b2bua.transfer_unsupported", kind=str(action.kind), value=action.value)
             self._hang_up_caller(call, "transfer_unsupported")
 
+    # -- transfer to an outside number (through an outbound trunk) ----------------------------
+    #
+    # Rule 1. The caller is held (music) while the number is dialled; the operator stays
+    #         on the call, so a failure (busy, no answer, refused) gives the caller back
+    #         to them (resume), and "resume" before the answer cancels the transfer.
+    # Rule 2. When the number answers, the operator's part ends as if they hung up (they
+    #         go to wrap-up; a TRANSFERRED line names the number) and the caller is
+    #         bridged to it until either side hangs up.
+    # Rule 3. The operator may hang up while it rings (a blind transfer): their part
+    #         ends there; a failure then ends the call.
+
+    def _outbound_route(self) -> OutboundRoute | None:
+        for trunk in self.center.directory.trunks:
+            if trunk.outbound_uri:
+                try:
+                    return parse_outbound_uri(trunk.outbound_uri)
+                except ValueError as exc:
+                    log.error("b2bua.outbound_uri", trunk=trunk.name, error=str(exc))
+        return None
+
+    def transfer_to_number(self, interaction_id: int, number: str) -> str | None:
+        """Start dialling ``number`` (already :func:`dialable_number`) for the caller;
+        ``None`` when it started, else why not: ``"call_state"`` or ``"no_trunk"``."""
+        call = self.calls.get(interaction_id)
+        if (
+            call is None
+            or call.operator is None
+            or not call.operator.answered
+            or call.phase not in (CallPhase.TALKING, CallPhase.HELD)
+            or call.transferring_to is not None
+        ):
+            return "call_state"
+        route = self._outbound_route()
+        if route is None:
+            return "no_trunk"
+        if call.phase is CallPhase.TALKING:
+            self.hold(interaction_id)  # Rule 1
+        call.transferring_to = number
+        self.center.log(
+            cmd.Log(interaction_id, EventType.IVR, self.clock(), {"transfer_dialing": number})
+        )
+        self._keep(asyncio.get_running_loop().create_task(self._dial_out(call, route, number)))
+        return None
+
+    async def _dial_out(self, call: Call, route: OutboundRoute, number: str) -> None:
+        leg_id = f"x{call.interaction_id}.{_token()[:6]}"
+        try:
+            local = await self.media.open_leg(leg_id)
+        except MediaError:
+            self._external_failed(call, "no_media")
+            return
+        if call.transferring_to != number or call.interaction_id not in self.calls:
+            await self.media.close_leg(leg_id)  # cancelled (resume, hang-up) meanwhile
+            return
+        self._local_media[leg_id] = (local.host, local.port)
+        call.legs.append(leg_id)
+        self._by_leg[leg_id] = call
+        host = self._host_port
+        caller = call.caller or "anonymous"
+        request = new_request(
+            "INVITE",
+            route.request_uri(number),
+            from_=f'"{quote(call.hotline.name)}" <sip:{caller}@{host}>;tag={_token()}',
+            to=f"<sip:{number}@{route.host};user=phone>",
+            call_id=f"{_token()}@{self.settings.advertised_host}",
+            cseq=1,
+            via=self._via(route.transport),
+            contact=self._contact(route.transport),
+            body=sdp.build_offer(
+                session_id=call.interaction_id, version=1, host=local.host, port=local.port
+            ),
+            content_type="application/sdp",
+            extra_headers=(
+                ("X-Hotline-Interaction", str(call.interaction_id)),
+                ("Allow", ALLOW),
+            ),
+        )
+        destination = (route.host, route.port)
+        key = self.layer.request(request, destination, route.transport, time.monotonic())
+        operator_id = call.operator.operator_id if call.operator is not None else 0
+        call.external = OperatorLeg(
+            operator_id=operator_id,
+            leg_id=leg_id,
+            invite=request,
+            invite_key=key,
+            destination=destination,
+            transport=route.transport,
+        )
+        self._client_txn[key] = (call, "external")
+        self._flush()
+
+    def _on_external_response(self, call: Call, event: ResponseReceived) -> None:
+        response = event.response
+        leg = call.external
+        if leg is None or leg.invite_key != event.key:
+            # a leg already given up (CANCEL sent): its last answer still needs an end
+            late = self._abandoned_external.get(event.key)
+            if late is not None and response.status >= 200:
+                del self._abandoned_external[event.key]
+                self._client_txn.pop(event.key, None)
+                if response.status < 300 and late.invite is not None:  # 200 raced CANCEL
+                    dialog = dialog_as_uac(late.invite, response)
+                    ack = build_ack_for_2xx(dialog, 1, via=self._via(late.transport))
+                    self.layer.send_stateless(ack, late.destination, late.transport)
+                    self._send_bye(dialog, late.destination, late.transport, call, "external")
+            return
+        if leg.invite is None or response.status < 200:
+            return  # ringing: the caller keeps hearing music
+        if response.status >= 300:
+            self._client_txn.pop(event.key, None)
+            leg.cancelled = True  # the INVITE is over: nothing to cancel
+            self._external_failed(call, str(response.status))
+            return
+        dialog = dialog_as_uac(leg.invite, response)
+        ack = build_ack_for_2xx(dialog, 1, via=self._via(leg.transport))
+        self.layer.send_stateless(ack, leg.destination, leg.transport)
+        if leg.dialog is not None:
+            return  # a retransmitted 2xx
+        leg.dialog = dialog
+        self._dialogs[(dialog.call_id, dialog.local_tag)] = (call, "external")
+        self._client_txn.pop(event.key, None)
+        if call.phase is not CallPhase.HELD:
+            self._drop_external(call)
+            return
+        try:
+            choice = sdp.negotiate_audio(sdp.parse_sdp(response.body))
+        except RemoteSipError as exc:
+            log.warning("b2bua.external_sdp", error=exc.reason)
+            self._external_failed(call, "sdp")
+            return
+        self.media.connect(leg.leg_id, _remote(choice))
+        leg.answered = True
+        now = self.clock()
+        operator = call.operator
+        self.center.log(
+            cmd.Log(
+                call.interaction_id,
+                EventType.TRANSFERRED,
+                now,
+                {"to": call.transferring_to, "operator_id": leg.operator_id or None},
+            )
+        )
+        if operator is not None:  # Rule 2: the operator's part ends (wrap-up)
+            self._end_operator_leg(call, operator)
+            self.center.handle(ev.InteractionEnded(call.interaction_id))
+        call.phase = CallPhase.EXTERNAL
+        call.play_generation += 1
+        self.media.stop_playback(call.leg_id)
+        self.media.bridge(call.leg_id, leg.leg_id)
+        log.info("b2bua.transferred_out", interaction_id=call.interaction_id)
+
+    def _external_failed(self, call: Call, why: str) -> None:
+        number = call.transferring_to
+        self._drop_external(call)
+        log.info("b2bua.transfer_failed", interaction_id=call.interaction_id, why=why)
+        self.center.log(
+            cmd.Log(
+                call.interaction_id,
+                EventType.IVR,
+                self.clock(),
+                {"transfer_failed": why, "to": number},
+            )
+        )
+        if call.phase is CallPhase.HELD and call.operator is not None:
+            self.resume(call.interaction_id)  # Rule 1: back to the operator
+        elif call.phase is CallPhase.HELD:
+            self._hang_up_caller(call, "transfer_failed")  # Rule 3
+        self._pump()
+
+    def _external_left(self, call: Call) -> None:
+        """The outside party hung up (BYE): the call ends."""
+        leg = call.external
+        if leg is not None and leg.dialog is not None:
+            self._dialogs.pop((leg.dialog.call_id, leg.dialog.local_tag), None)
+            leg.dialog = None  # nothing more to send it
+        self._hang_up_caller(call, "external_hung_up")
+
+    def _drop_external(self, call: Call) -> None:
+        """End the leg towards the outside number, whatever its state (CANCEL while it
+        rings, BYE once answered)."""
+        leg = call.external
+        call.transferring_to = None
+        if leg is None:
+            return
+        call.external = None
+        if leg.dialog is not None:
+            self._send_bye(leg.dialog, leg.destination, leg.transport, call, "external")
+            self._dialogs.pop((leg.dialog.call_id, leg.dialog.local_tag), None)
+        elif leg.invite is not None and leg.invite_key is not None and not leg.cancelled:
+            leg.cancelled = True
+            cancel = build_cancel(leg.invite)
+            key = self.layer.request(cancel, leg.destination, leg.transport, time.monotonic())
+            self._client_txn[key] = (call, "cancel")
+            self._abandoned_external[leg.invite_key] = leg
+        self.media.unbridge(leg.leg_id)
+        self._close_leg(call, leg.leg_id)
+
     def hold(self, interaction_id: int) -> bool:
         call = self.calls.get(interaction_id)
         if call is None or call.phase is not CallPhase.TALKING or call.operator is None:
@@ -1292,6 +1502,7 @@ class B2bua:
         call = self.calls.get(interaction_id)
         if call is None or call.phase is not CallPhase.HELD or call.operator is None:
             return False
+        self._drop_external(call)  # taking the caller back cancels a transfer being dialled
         call.phase = CallPhase.TALKING
         call.play_generation += 1
         self.media.stop_playback(call.leg_id)
@@ -1309,6 +1520,7 @@ class B2bua:
         ):
             return False
         leg = call.operator
+        self._drop_external(call)
         self._end_operator_leg(call, leg)
         call.phase = CallPhase.QUEUED
         call.queue_id = queue_id
@@ -1352,6 +1564,10 @@ class B2bua:
         self._stop_recording(call)
         self.media.unbridge(call.leg_id)
         self._close_leg(call, leg.leg_id)
+        if call.transferring_to is not None and call.phase is CallPhase.HELD:
+            # a blind transfer: the operator may hang up while the number rings
+            self.center.handle(ev.InteractionEnded(call.interaction_id))
+            return
         if call.phase in (CallPhase.TALKING, CallPhase.HELD):
             self.center.handle(ev.InteractionEnded(call.interaction_id))
             call.phase = CallPhase.AFTER_CALL
@@ -1403,6 +1619,7 @@ class B2bua:
         self._finish(call)
 
     def _finish(self, call: Call) -> None:
+        self._drop_external(call)
         if call.interaction_id in self._monitors:
             self._end_monitors(call)
         call.phase = CallPhase.ENDED

@@ -22,6 +22,7 @@ class CallPhase(enum.Enum):
     TALKING = "talking"  # bridged to an operator
     HELD = "held"  # the operator put the caller on hold
     AFTER_CALL = "after_call"  # the operator left; the flow continues (survey)
+    EXTERNAL = "external"  # transferred to an outside number: bridged to it, no operator
     ENDED = "ended"
 
 
@@ -69,3 +70,7 @@ class Call:
     legs: list[str] = field(default_factory=list)
     #: the prompts this call plays: the standard set with its hotline's uploads first
     prompts: PromptLibrary | None = None
+    #: a transfer to an outside number: the number while dialling and after, and the
+    #: leg towards it (an INVITE through the outbound trunk, like an operator phone's)
+    transferring_to: str | None = None
+    external: OperatorLeg | None = None

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from hotline.core.flows.schema import flow_json_schema
 from hotline.core.flows.validate import FlowError, validate_flow
 from hotline.core.model import Role
 from hotline.store import models as m
+from hotline.telephony.outbound import dialable_number
 from hotline.telephony.prompts import STANDARD_PROMPTS, TONES
 from hotline.telephony.registrar import SIP_REALM
 from hotline.telephony.sip.digest import ha1
@@ -138,7 +139,18 @@ async def _set_state(ctx: ApiContext, operator_id: int, body: StateChange) -> St
 
 
 class TransferBody(BaseModel):
-    queue_id: int = Field(ge=1, le=INT32_MAX)
+    """Exactly one target: a queue (of the call's tenant), or an outside number dialled
+    through the outbound trunk (the caller hears music meanwhile; if the number does not
+    answer, the call comes back to the operator)."""
+
+    queue_id: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    number: str | None = Field(default=None, min_length=2, max_length=40)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        if (self.queue_id is None) == (self.number is None):
+            raise ValueError("give either queue_id or number")
+        return self
 
 
 class CallActionResult(BaseModel):
@@ -183,12 +195,26 @@ async def hang_up(interaction_id: Id64, ctx: Ctx, principal: CallControl) -> Any
 @router.post(
     "/calls/{interaction_id}/transfer",
     response_model=CallActionResult,
-    summary="Blind transfer to a queue",
+    summary="Transfer to a queue, or to an outside number through the outbound trunk",
 )
 async def transfer(
     interaction_id: Id64, body: TransferBody, ctx: Ctx, session: Session, principal: CallControl
 ) -> Any:
     live = _check_call(ctx, principal, interaction_id)
+    if body.number is not None:
+        try:
+            number = dialable_number(body.number)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_number", str(exc), {"number": body.number}) from None
+        why = live.transfer_to_number(interaction_id, number)
+        if why == "no_trunk":
+            raise ApiError(
+                409,
+                "no_outbound_trunk",
+                "no trunk takes calls out: add one with "
+                "`hotline trunk add NAME --outbound sip:IP[:PORT]`",
+            )
+        return _done(interaction_id, why is None, "transfer")
     queue = await session.get(m.Queue, body.queue_id)
     if queue is None:
         raise not_found("queue", body.queue_id)

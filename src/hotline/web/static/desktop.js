@@ -135,6 +135,10 @@ for (const what of ["hold", "resume", "hangup"]) {
 }
 $("transfer").onclick = () => act(() =>
   post(`/api/v1/calls/${call.interaction_id}/transfer`, { queue_id: Number($("transfer-queue").value) }));
+// an outside number: the caller hears music while it rings; if nobody answers the call
+// comes back here (the phase shows it)
+$("transfer-out").onclick = () => act(() =>
+  post(`/api/v1/calls/${call.interaction_id}/transfer`, { number: $("transfer-number").value }));
 $("wrapup-extend").onclick = () => act(async () => {
   $("wrapup-extend").disabled = true;  // once per call; the new end comes as a frame
   await post("/desktop/wrapup/extend");
