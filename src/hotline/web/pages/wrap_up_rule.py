@@ -1,8 +1,8 @@
 """The hotline's rule "no ready before the wrap-up is recorded".
 
-A hotline with ``topic_required`` (the admin form's «Тема обязательна») wants a topic and
-an outcome recorded for every interaction an operator answers on it.  The rule is kept in
-two places, both on the server:
+A hotline with ``topic_required`` (the admin form's «Тема и результат обязательны перед
+«Готов»») wants a topic and an outcome recorded for every interaction an operator answers
+on it.  The rule is kept in three places, all on the server:
 
 Rule 1. Saving a wrap-up (``POST /desktop/wrapup``) of such a hotline's interaction
         without a topic or without an outcome is refused (422, the fields named).
@@ -11,9 +11,11 @@ Rule 2. ``POST /api/v1/agent/state {"state": "ready"}`` is refused (409
         hotline's and lacks a topic or an outcome; the message and ``details`` name it.
         Only the last one counts: an earlier call left without a wrap-up is history once
         the operator has answered another.  A supervisor setting the operator's state
-        (``/operators/{id}/state``) is not held by it, and the routing engine's own
-        return to ready when the queue's wrap-up time runs out is not either (the engine
-        knows nothing of topics).
+        (``/operators/{id}/state``) is not held by it.
+Rule 3. The routing engine does not return the operator to ready when the queue's
+        wrap-up time runs out with nothing saved: it holds them in wrap-up until the
+        save sends ``WrapUpCompleted``, at most ``REQUIRED_WRAP_UP_LIMIT_SECONDS``, then
+        not ready (``core/routing/engine.py`` Rule 8).
 
 "Answered by the operator" is what the event log says: an ``answered`` line for an
 interaction whose row names the operator (the row's ``operator_id`` is the last operator
