@@ -78,6 +78,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "history.notes": ("Заметки", "Notes"),
     "wrapup.title": ("Обработка после вызова", "Wrap-up"),
     "wrapup.left": ("Осталось", "Time left"),
+    "wrapup.held": (
+        "Время обработки вышло: сохраните тему и результат, чтобы продолжить",
+        "Wrap-up time is over: save the topic and outcome to go on",
+    ),
     "wrapup.topic": ("Тема обращения", "Topic"),
     "wrapup.outcome": ("Результат", "Outcome"),
     "wrapup.notes": ("Заметки", "Notes"),

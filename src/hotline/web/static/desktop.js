@@ -91,6 +91,9 @@ function tick() {
   }
   const ends = parseFloat($("wrapup").dataset.endsAt);
   $("wrapup-left").textContent = Number.isFinite(ends) ? duration(ends - now) : "—";
+  // a hotline that requires topic and outcome keeps the operator in wrap-up past the
+  // countdown (engine Rule 8): say why nothing happens at 0:00
+  $("wrapup-held").hidden = !(Number.isFinite(ends) && ends <= now && state.state === "wrap_up");
 }
 
 connect("/ws/desktop", (f) => {
