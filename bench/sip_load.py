@@ -83,7 +83,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -268,14 +268,13 @@ class Server:
         if nice is not None:
             prioritise(self.proc.pid, nice)
 
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
     def cpu_seconds(self) -> float:
-        """User + system CPU of the whole process (all threads) so far: /proc/PID/stat."""
-        try:
-            text = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        except OSError:
-            return float("nan")
-        fields = text.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU of the whole process (all threads) so far."""
+        return process_cpu_seconds(self.proc.pid)
 
     def tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
@@ -296,6 +295,36 @@ class Server:
                 killed = True
         seconds = round(time.monotonic() - started, 1)
         return {"exit": self.proc.returncode, "seconds": seconds, "killed": killed}
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` (all threads) so far: /proc/PID/stat."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Process:
+    """Any process by its id, for :class:`CpuMeter` (``bench/softphone_load.py``: the
+    process that plays the browsers)."""
+
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.pid)
+
+
+class Measured(Protocol):
+    """What :class:`CpuMeter` measures: a :class:`Server` or any :class:`Process`."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def cpu_seconds(self) -> float: ...
 
 
 def _cpu_times(cpu: int) -> tuple[float, float, float]:
@@ -325,7 +354,7 @@ class CpuMeter:
     waited for the CPU (ms a second).  Other people's work on a shared machine shows
     up here: lateness with a large wait is not the server's own."""
 
-    def __init__(self, server: Server, cpu: int | None = None) -> None:
+    def __init__(self, server: Measured, cpu: int | None = None) -> None:
         self.server = server
         self.cpu = cpu
         self.t0 = self.c0 = self.wait0 = 0.0
@@ -336,13 +365,13 @@ class CpuMeter:
     def start(self) -> None:
         self.t0, self.c0 = time.monotonic(), self.server.cpu_seconds()
         self.times0 = _cpu_times(self.cpu) if self.cpu is not None else (0.0, 0.0, 0.0)
-        self.wait0 = _run_delay(self.server.proc.pid)
+        self.wait0 = _run_delay(self.server.pid)
 
     def stop(self) -> float:
         elapsed = time.monotonic() - self.t0
         used = self.server.cpu_seconds() - self.c0
         self.percent = round(100 * used / elapsed, 1)
-        wait = (_run_delay(self.server.proc.pid) - self.wait0) / elapsed * 1000
+        wait = (_run_delay(self.server.pid) - self.wait0) / elapsed * 1000
         self.figures = {"server_cpu_percent": self.percent}
         if self.cpu is not None:
             tasks, interrupts, steal = (
@@ -922,9 +951,13 @@ class Context:
         return LOAD_NICE if self.options.priority else None
 
     def sipp_args(self, server: Server, *extra: str) -> list[str]:
-        """A UAC towards the server: its own SIP and media ports."""
-        ports = ["-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(free_port())]
-        return [server.sip, "-i", "127.0.0.1", *ports, *extra]
+        return uac_args(server, *extra)
+
+
+def uac_args(server: Server, *extra: str) -> list[str]:
+    """A SIPp UAC towards the server: its own SIP and media ports."""
+    ports = ["-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(free_port())]
+    return [server.sip, "-i", "127.0.0.1", *ports, *extra]
 
 
 def _level_verdict(level: dict[str, Any], target_key: str) -> None:
