@@ -43,9 +43,13 @@ _PCMU: Final = 0
 _PCMA: Final = 8
 _FRAME_S: Final = FRAME_SAMPLES / SAMPLE_RATE
 _TIME_BASE: Final = fractions.Fraction(1, SAMPLE_RATE)
-#: codecs we accept from the browser, best first: PCMU needs no transcoding on the leg
-#: (the page asks for it first too); Opus is decoded and resampled to 8 kHz
+#: codecs we accept from the browser, best first: PCMU needs no transcoding on the leg,
+#: and the call is narrowband G.711 anyway; Opus is decoded and resampled to 8 kHz
 _CODECS: Final = ("audio/PCMU", "audio/PCMA", "audio/opus")
+
+
+def _rank(mime_type: str) -> int:
+    return _CODECS.index(mime_type)
 
 
 class SoftphoneError(Exception):
@@ -170,21 +174,32 @@ class BrowserPhone:
         answer SDP."""
         if "m=audio" not in offer_sdp:
             raise SoftphoneError("the offer has no audio (m=audio) section")
+        if "a=fingerprint:" not in offer_sdp:
+            # RFC 8827 §6.5: WebRTC media is DTLS-SRTP, keyed by the fingerprint
+            raise SoftphoneError("the offer has no DTLS fingerprint (a=fingerprint)")
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _RtpEndpoint(self._from_leg), local_addr=(self._rtp_host, 0)
+        )
+        # Our transceiver exists before the offer is applied: aiortc negotiates codecs
+        # while applying it, in the order of the transceiver's preferences (a browser
+        # listing Opus first still gets PCMU first in our answer, and sends PCMU)
+        audio = self._pc.addTransceiver("audio", direction="sendrecv")
+        codecs = RTCRtpSender.getCapabilities("audio").codecs
+        audio.setCodecPreferences(
+            sorted((c for c in codecs if c.mimeType in _CODECS), key=lambda c: _rank(c.mimeType))
         )
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc's parser raises whatever the text trips on
             raise SoftphoneError(f"unusable offer: {type(exc).__name__}: {exc}") from exc
-        audio = [t for t in self._pc.getTransceivers() if t.kind == "audio"]
-        if not audio:
-            raise SoftphoneError("the offer has no audio transceiver")
-        codecs = RTCRtpSender.getCapabilities("audio").codecs
-        audio[0].setCodecPreferences([c for c in codecs if c.mimeType in _CODECS])
+        if audio.mid is None:
+            raise SoftphoneError("the offer has no audio section we can answer")
         self._pc.addTrack(self._track)
-        await self._pc.setLocalDescription(await self._pc.createAnswer())
+        try:
+            await self._pc.setLocalDescription(await self._pc.createAnswer())
+        except Exception as exc:  # aiortc's negotiation errors are plain exceptions
+            raise SoftphoneError(f"cannot answer the offer: {type(exc).__name__}: {exc}") from exc
         description = self._pc.localDescription
         return str(description.sdp)
 
