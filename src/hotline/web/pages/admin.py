@@ -1,7 +1,7 @@
 """Admin pages: lists and create/edit forms for hotlines, queues, skills, users, topics,
 knowledge-base articles and offer e-mail templates (those two deleted too); the script
-editor and the prompts page have modules of their own (``admin_scripts``,
-``admin_prompts``), included first.
+editor, the prompts page and the admin's tenants pages have modules of their own
+(``admin_scripts``, ``admin_prompts``, ``admin_tenants``), included first.
 
 Every write goes the API's way: the form becomes the resource's ``*Create``/``*Update``
 schema, the resource spec's ``build``/``apply`` hooks run in a session scoped to the
@@ -17,8 +17,6 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.core.access import Action, Resource
@@ -36,20 +34,18 @@ from hotline.web.pages.admin_base import (
     hotline_options,
     not_found_page,
     page_render,
-    write_row,
+    write_form,
 )
 from hotline.web.pages.admin_forms import (
-    FORM,
     FORMS,
     FormDef,
-    api_error_fields,
-    form_errors,
     parse_form,
     values_from_form,
     values_of,
 )
 from hotline.web.pages.admin_prompts import router as prompts_router
 from hotline.web.pages.admin_scripts import router as scripts_router
+from hotline.web.pages.admin_tenants import router as tenants_router
 from hotline.web.pages.session import Page, forbidden_page
 
 __all__ = ["admin_gate", "csrf_token", "page_render", "router"]
@@ -58,6 +54,7 @@ router = APIRouter(include_in_schema=False)
 # the editors with pages of their own first: their paths would match ``/admin/{key}/…``
 router.include_router(scripts_router)
 router.include_router(prompts_router)
+router.include_router(tenants_router)  # the installation's /admin/tenants (admins only)
 TenantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 #: resources whose changes the running contact center must re-read
@@ -243,7 +240,6 @@ async def _save(request: Request, tenant_id: int, key: str, item_id: int | None)
     fields = form.shown(creating)
     ctx = _ctx(request)
     spec = form.spec
-    errors: dict[str, list[str]] = {}
     async with ctx.db.session(page.principal) as session:
         row = None if creating else await _load(session, form, tenant_id, item_id or 0)
         if not creating and row is None:
@@ -253,18 +249,12 @@ async def _save(request: Request, tenant_id: int, key: str, item_id: int | None)
         if creating and "tenant_id" in spec.create_schema.model_fields:
             body["tenant_id"] = tenant_id
         try:
-            saved_id = await write_row(session, page.principal, spec, body, row, ctx.clock())
-        except ValidationError as exc:
-            errors = form_errors(exc, fields)
-        except ApiError as exc:
-            if exc.status == 403:
-                return forbidden_page(request, page.viewer)
-            errors = api_error_fields(exc.details, exc.message, fields)
-        except OutOfScopeError:
+            outcome = await write_form(
+                session, page.principal, spec, body, row, ctx.clock(), fields
+            )
+        except (ApiError, OutOfScopeError):
             return forbidden_page(request, page.viewer)
-        except IntegrityError:
-            errors = {FORM: ["adm.conflict"]}
-    if errors:  # the session's exit rolled the attempt back
+    if isinstance(outcome, dict):  # the session's exit rolled the attempt back
         return await _show_form(
             request,
             page,
@@ -272,9 +262,9 @@ async def _save(request: Request, tenant_id: int, key: str, item_id: int | None)
             tenant_id,
             item_id,
             values_from_form(data, fields),
-            errors,
+            outcome,
             status_code=422,
         )
     if ctx.live is not None and spec.name in _LIVE:
         await ctx.live.reload()
-    return RedirectResponse(f"/t/{tenant_id}/admin/{key}?saved={saved_id}", status_code=303)
+    return RedirectResponse(f"/t/{tenant_id}/admin/{key}?saved={outcome}", status_code=303)

@@ -1,6 +1,7 @@
 """What every admin page shares: the role and tenant gate, the CSRF token, rendering with
-the role, the hotlines of a tenant (for selects and the per-hotline filter), and deleting a
-row the way the API's ``DELETE`` does.
+the role (and, for admins, the tenants of the switcher in the navigation), the hotlines of
+a tenant (for selects and the per-hotline filter), writing a form's body and deleting a
+row the way the API's ``POST``/``PATCH``/``DELETE`` do.
 
 Kept apart from ``admin.py`` so the editors with pages of their own (``admin_scripts``,
 ``admin_prompts``) can use it and ``admin.py`` can include their routers before its
@@ -17,6 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
@@ -25,6 +28,8 @@ from hotline.store import models as m
 from hotline.store.scope import OutOfScopeError
 from hotline.web.api.crud import ResourceSpec, audit
 from hotline.web.api.deps import SESSION_COOKIE, ApiContext
+from hotline.web.api.errors import ApiError
+from hotline.web.pages.admin_forms import FORM, FormField, api_error_fields, form_errors
 from hotline.web.pages.session import Page, forbidden_page, page_user, render, to_login
 
 __all__ = [
@@ -37,8 +42,12 @@ __all__ = [
     "hotline_options",
     "not_found_page",
     "page_render",
+    "write_form",
     "write_row",
 ]
+
+#: where :func:`admin_gate` leaves an admin's ``(id, name)`` tenants for the switcher
+_SWITCH = "switch_tenants"
 
 
 def ctx_of(request: Request) -> ApiContext:
@@ -50,15 +59,30 @@ def ctx_of(request: Request) -> ApiContext:
 def page_render(
     request: Request, name: str, page: Page, status_code: int = 200, **context: Any
 ) -> Response:
-    """``render`` with the role, which the admin pages' navigation needs."""
+    """``render`` with the role, which the admin pages' navigation needs, and for an admin
+    the tenants :func:`admin_gate` or :func:`remember_tenants` loaded (the switcher)."""
     return render(
         request,
         name,
         page.viewer,
         status_code=status_code,
         role=page.principal.role.value,
+        switch_tenants=getattr(request.state, _SWITCH, None),
         **context,
     )
+
+
+async def remember_tenants(request: Request, page: Page) -> None:
+    """For an admin (who is tied to no tenant), load every tenant's ``(id, name)`` so the
+    navigation can offer to switch between them; other roles see only their own tenant,
+    so nothing is loaded for them."""
+    if not page.principal.is_admin:
+        return
+    async with ctx_of(request).db.session(page.principal) as session:
+        rows = (
+            await session.execute(sa.select(m.Tenant.id, m.Tenant.name).order_by(m.Tenant.name))
+        ).all()
+    setattr(request.state, _SWITCH, [(int(i), str(n)) for i, n in rows])
 
 
 def csrf_token(request: Request) -> str:
@@ -83,6 +107,7 @@ async def admin_gate(
     p = page.principal
     if not (p.may(action, resource) and p.sees_tenant(tenant_id)):
         return forbidden_page(request, page.viewer)
+    await remember_tenants(request, page)
     return page
 
 
@@ -167,3 +192,33 @@ async def write_row(
         audit(session, principal, "update", spec.name, row, now, {"fields": fields})
     await session.commit()
     return int(row.id)
+
+
+async def write_form(
+    session: AsyncSession,
+    principal: Principal,
+    spec: ResourceSpec[Any],
+    body: dict[str, Any],
+    row: Any,
+    now: dt.datetime,
+    fields: tuple[FormField, ...],
+    conflict: tuple[str, str] = (FORM, "adm.conflict"),
+) -> int | dict[str, list[str]]:
+    """:func:`write_row`, with what the schema or the hooks refuse as errors by form field
+    (nothing written); a unique-constraint conflict is shown as ``conflict`` says: the
+    field and the message (a form that knows which column is unique names it).
+
+    A refusal of the principal (a 403 ``ApiError``, ``OutOfScopeError``) is raised: the
+    page answers it with the 403 page, not with a form error.
+    """
+    try:
+        return await write_row(session, principal, spec, body, row, now)
+    except ValidationError as exc:
+        return form_errors(exc, fields)
+    except ApiError as exc:
+        if exc.status == 403:
+            raise
+        return api_error_fields(exc.details, exc.message, fields)
+    except IntegrityError:
+        field, message = conflict
+        return {field: [message]}

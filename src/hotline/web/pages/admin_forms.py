@@ -21,7 +21,15 @@ from hotline.core.model import AfterHoursAction, OverflowAction, Role, RoutingSt
 from hotline.web.api.crud import ResourceSpec
 from hotline.web.api.resources import SPECS
 
-__all__ = ["FORMS", "FormDef", "FormField", "form_errors", "parse_form", "values_of"]
+__all__ = [
+    "FORMS",
+    "TENANT_FORM",
+    "FormDef",
+    "FormField",
+    "form_errors",
+    "parse_form",
+    "values_of",
+]
 
 Kind = Literal[
     "text", "long", "number", "select", "check", "lines", "hours", "hotlines", "skills", "password"
@@ -212,6 +220,19 @@ FORMS: dict[str, FormDef] = {
         ),
     )
 }
+
+#: the installation admin's form of a tenant (``/admin/tenants``, not one tenant's section,
+#: hence not in :data:`FORMS`); the API lets a slug be set once, so it is create-only
+TENANT_FORM = FormDef(
+    "tenants",
+    _SPECS["tenant"],
+    (
+        # blank_ok: an emptied name reaches the schema, which refuses it at the field
+        FormField("name", required=True, blank_ok=True, label="f.tenant_name"),
+        FormField("slug", required=True, create_only=True, hint="adm.hint.slug"),
+    ),
+    ("name", "slug"),
+)
 
 
 def _split(text: str) -> list[str]:
