@@ -3,7 +3,8 @@
 An admin changes a hotline's greeting line through the form (keyboard only) and the
 REST API reads the new value back; a flow with a dangling node shows the problem next to
 that node; a supervisor's ``<audio>`` element loads a recording's metadata through the
-role- and tenant-checked audio endpoint; a supervisor writes a branching script (a branch
+role- and tenant-checked audio endpoint; the admin creates a client company and switches to
+it from the navigation; a supervisor writes a branching script (a branch
 to a missing step is refused first), a knowledge-base article, and uploads a prompt that
 plays in the page and survives a bad upload after it.  Waiting is Playwright's ``expect``
 (polls with a deadline), never a sleep.
@@ -198,6 +199,34 @@ def test_given_a_client_when_opening_the_portal_then_own_hotlines_and_no_other_t
     shot(page, "client-portal")
     for path in (f"/t/{other}/portal", f"/t/{other}/recordings", f"/t/{tenant}/admin/hotlines"):
         assert page.request.get(f"{server.url}{path}").status == 403, path
+    page.context.close()
+
+
+def test_given_the_admin_when_creating_a_company_then_the_switcher_leads_to_its_hotlines(
+    browser: Browser, server: Server
+) -> None:
+    page = log_in(browser, server, "admin")
+    page.get_by_role("link", name="Настройки").click()
+    page.get_by_role("link", name="Компании", exact=True).click()
+    expect(page).to_have_url(f"{server.url}/admin/tenants")
+    page.get_by_role("link", name="Добавить").click()
+    page.get_by_label("Название компании").fill("ООО Ромашка")
+    page.get_by_label("Идентификатор").fill("romashka")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(page.locator("#saved")).to_be_visible()
+    created = [t for t in server.api("GET", "/tenants")["items"] if t["slug"] == "romashka"]
+    assert [t["name"] for t in created] == ["ООО Ромашка"]
+    tenant = created[0]["id"]
+    row = page.locator(f'#items tr[data-id="{tenant}"]')
+    expect(row.locator('td[data-k="hotlines"]')).to_have_text("0")
+    shot(page, "admin-tenants")
+    page.get_by_label("Компания", exact=True).select_option(label="ООО Ромашка")
+    page.get_by_role("button", name="Перейти").click()
+    expect(page).to_have_url(f"{server.url}/t/{tenant}/admin/hotlines")
+    expect(page.get_by_role("heading", name="Линии")).to_be_visible()
+    expect(page.get_by_text("Пока ничего нет")).to_be_visible()
+    expect(page.get_by_label("Компания", exact=True)).to_have_value(str(tenant))
+    shot(page, "admin-tenant-switched")
     page.context.close()
 
 
