@@ -340,7 +340,8 @@ async def test_given_a_softphone_in_a_call_when_switched_off_then_the_call_ends_
     ("sdp", "why"),
     [
         ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", "no audio"),
-        ("m=audio garbage\r\n" * 3, "unusable offer"),
+        ("m=audio garbage\r\n" * 3, "no DTLS fingerprint"),
+        ("m=audio garbage\r\na=fingerprint:sha-256 00\r\n", "unusable offer"),
     ],
 )
 def test_given_a_bad_offer_when_posted_then_422_says_why_and_the_server_carries_on(

@@ -98,8 +98,11 @@ class _LegAudio(MediaStreamTrack):
             wait = self._start + self._pts / SAMPLE_RATE - now
             if wait > 0:
                 await asyncio.sleep(wait)  # pacing in the adapter, as aiortc's own tracks do
-            elif wait < -10 * _FRAME_S:  # the loop stalled: restart the clock, don't burst
-                self._start, self._pts = now, 0
+            elif wait < -10 * _FRAME_S:
+                # the loop stalled, or the track was off between calls: skip ahead to
+                # now (RTP timestamps never go back; no burst of stale frames)
+                elapsed = int((now - self._start) * SAMPLE_RATE)
+                self._pts = elapsed // FRAME_SAMPLES * FRAME_SAMPLES
         samples = self._next_frame()
         if samples.any():
             self._stats.frames_to_browser += 1
@@ -140,6 +143,7 @@ class BrowserPhone:
         self._to_browser = Framer()
         self._to_leg = Framer()
         self._track = _LegAudio(self._next_frame, self.stats)
+        self._sender: RTCRtpSender | None = None
         # silent monitor: each leg's stream on its own cushion, mixed at playout
         self._sources: dict[tuple[str, int], tuple[Framer, PlayoutBuffer]] = {}
         self._transport: asyncio.DatagramTransport | None = None
@@ -195,11 +199,12 @@ class BrowserPhone:
             raise SoftphoneError(f"unusable offer: {type(exc).__name__}: {exc}") from exc
         if audio.mid is None:
             raise SoftphoneError("the offer has no audio section we can answer")
-        self._pc.addTrack(self._track)
+        self._sender = self._pc.addTrack(self._track)
         try:
             await self._pc.setLocalDescription(await self._pc.createAnswer())
         except Exception as exc:  # aiortc's negotiation errors are plain exceptions
             raise SoftphoneError(f"cannot answer the offer: {type(exc).__name__}: {exc}") from exc
+        self._sending(False)  # idle until a call: no frames to encode and encrypt
         description = self._pc.localDescription
         return str(description.sdp)
 
@@ -207,25 +212,37 @@ class BrowserPhone:
     def listening(self) -> bool:
         return bool(self._sources)
 
+    def _sending(self, on: bool) -> None:
+        """Between calls the browser gets no RTP at all (aiortc would encode, encrypt
+        and send 50 silent frames a second: most of an idle phone's cost, bench
+        ``softphone_load``); ICE consent checks and RTCP keep the connection up."""
+        if self._sender is not None:
+            self._sender.replaceTrack(self._track if on else None)
+
     def attach(self, leg: tuple[str, int]) -> None:
         """Start exchanging audio with the media leg listening at ``leg``."""
         self._sources = {}
         self._leg = leg
         self._marker = True
         self._playout.clear()
+        self._to_leg = Framer()
+        self._sending(True)
 
     def detach(self) -> None:
         self._leg = None
         self._playout.clear()
+        self._sending(False)
 
     def listen(self, sources: list[tuple[str, int]]) -> None:
         """Silent monitor: play the mix of what these legs' taps send (both parties of a
         call); what the browser sends goes nowhere."""
         self._leg = None
         self._sources = {source: (Framer(), PlayoutBuffer()) for source in sources}
+        self._sending(True)
 
     def stop_listening(self) -> None:
         self._sources = {}
+        self._sending(False)
 
     def _next_frame(self) -> npt.NDArray[np.int16]:
         if not self._sources:
@@ -267,6 +284,8 @@ class BrowserPhone:
             if not isinstance(frame, av.AudioFrame):
                 continue
             self.stats.frames_from_browser += 1
+            if self._leg is None:
+                continue  # between calls (or listening): nobody to hear it, skip the work
             for out in resampler.resample(frame):
                 samples = out.to_ndarray().reshape(-1).astype(np.int16, copy=False)
                 for chunk in self._to_leg.push(samples):

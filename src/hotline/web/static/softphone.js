@@ -11,6 +11,9 @@ let ringing = null;     // interaction id of the offer ringing in the browser
 let statsTimer = null;
 let ring = null;        // the ring tone's oscillator
 let autoAnswer = false; // the session answers offers itself: nothing rings
+let mic = null;         // the microphone track: sent only while a call is talked
+// "listen" (the wallboard's silent monitor): receive only, never ask for a microphone
+const listenOnly = $("softphone").dataset.mode === "listen";
 
 function show(state) {
   $("softphone-state").textContent = texts.states[state] ?? state;
@@ -52,19 +55,22 @@ function iceGathered(connection) {
 
 export async function start() {
   $("softphone-error").hidden = true;
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true } });
-  } catch (e) {
-    $("softphone-error").textContent = `${texts.no_mic} (${e.name})`;
-    $("softphone-error").hidden = false;
-    return;
+  let stream = null;
+  if (!listenOnly) {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true } });
+    } catch (e) {
+      $("softphone-error").textContent = `${texts.no_mic} (${e.name})`;
+      $("softphone-error").hidden = false;
+      return;
+    }
+    mic = stream.getAudioTracks()[0];
   }
   audioContext = audioContext ?? new AudioContext();
   pc = new RTCPeerConnection({ iceServers: [] });
-  const transceiver = pc.addTransceiver(stream.getAudioTracks()[0], {
-    direction: "sendrecv", streams: [stream],
-  });
+  const transceiver = listenOnly
+    ? pc.addTransceiver("audio", { direction: "recvonly" })
+    : pc.addTransceiver(mic, { direction: "sendrecv", streams: [stream] });
   // G.711 first: the call is G.711 anyway, so the server relays it without transcoding
   const rank = (c) => ({ "audio/PCMU": 0, "audio/PCMA": 1, "audio/opus": 2 })[c.mimeType] ?? 3;
   const codecs = [...RTCRtpReceiver.getCapabilities("audio").codecs].sort((a, b) => rank(a) - rank(b));
@@ -86,6 +92,7 @@ export async function start() {
       type: "offer", sdp: pc.localDescription.sdp, auto_answer: auto,
     });
     await pc.setRemoteDescription(answer);
+    talking(false);  // nothing is sent between calls (the server sends nothing either)
   } catch (e) {
     $("softphone-error").textContent = e.message;
     $("softphone-error").hidden = false;
@@ -104,6 +111,7 @@ export async function stop(tell = true) {
     for (const s of connection.getSenders()) if (s.track) s.track.stop();
     connection.close();
   }
+  if (mic) { mic.stop(); mic = null; }
   if (tell) {
     localStorage.removeItem(KEY);
     await fetch("/api/v1/softphone", {
@@ -152,8 +160,16 @@ $("softphone-decline").onclick = () => act(async () => {
   await post(`/api/v1/calls/${id}/decline`);
 });
 
+// The microphone goes out only while a call is talked or held (and the caller cannot
+// hear it on hold anyway): no idle packets for the server to decrypt and drop.
+function talking(on) {
+  const sender = pc?.getSenders()[0];
+  if (sender && !listenOnly) sender.replaceTrack(on ? mic : null);
+}
+
 document.addEventListener("hotline:frame", (e) => {
   const f = e.detail;
+  if (f.type === "desktop.call") talking(f.data.phase === "talking" || f.data.phase === "held");
   if (f.type === "desktop.offer" && pc) {
     // "pick up your phone" is not what to do with the browser phone: after desktop.js
     // has shown the offer, hide that hint (the answer button is the way)
