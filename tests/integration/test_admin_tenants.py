@@ -194,3 +194,13 @@ async def test_given_the_switcher_when_shown_then_only_to_admins_and_it_keeps_th
     # the tenants list page itself offers the switcher too, with nothing chosen
     listed = await client.get("/admin/tenants", headers=cookie(world.admin_token))
     assert SWITCH in listed.text and "selected disabled" in listed.text
+
+
+async def test_given_the_wallboard_when_an_admin_opens_it_then_the_way_to_other_tenants_is_there(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    a = world.a.tenant_id
+    admin = await client.get(f"/t/{a}/wallboard", headers=cookie(world.admin_token))
+    assert admin.status_code == 200 and 'id="nav-tenants"' in admin.text
+    sup = await client.get(f"/t/{a}/wallboard", headers=cookie(world.a.tokens[Role.SUPERVISOR]))
+    assert sup.status_code == 200 and 'id="nav-tenants"' not in sup.text

@@ -172,6 +172,7 @@ async def wallboard(request: Request, tenant_id: TenantId) -> Response:
         "wallboard.html",
         page.viewer,
         tenant_id=tenant_id,
+        role=page.principal.role.value,  # an admin gets the way to other tenants
         reasons=NOT_READY_REASONS,
         live=_hub(request) is not None,
     )
