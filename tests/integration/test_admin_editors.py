@@ -23,7 +23,8 @@ from hotline.settings import Settings
 from hotline.store import models as m
 from hotline.store.db import Database
 from hotline.web.api import prompts as prompts_api
-from tests.integration.test_admin_pages import cookie, field_error, form_token
+from tests.integration.page_helpers import Form, supervisor_form
+from tests.integration.test_admin_pages import cookie, field_error
 from tests.integration.world import World, auth
 
 
@@ -51,9 +52,8 @@ async def _script_count(db: Database) -> int:
 # -- scripts -----------------------------------------------------------------------------------
 
 
-def _script_form(csrf: str, hotline_id: int | None, **extra: str) -> dict[str, str]:
+def _script_form(hotline_id: int | None, **extra: str) -> dict[str, str]:
     form = {
-        "csrf": csrf,
         "name": "Приём заказа",
         "start_step": "greet",
         "step-0-id": "greet",
@@ -85,11 +85,10 @@ async def test_given_the_script_form_when_a_branching_script_posted_then_stored_
 ) -> None:
     a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
     hotline = a.ids["hotlines"]
-    new = f"/t/{a.tenant_id}/admin/scripts/new"
-    shown = await client.get(f"{new}?hotline_id={hotline}", headers=cookie(sup))
+    new = await supervisor_form(client, world, "scripts/new")
+    shown = await client.get(f"{new.url}?hotline_id={hotline}", headers=cookie(sup))
     assert f'<option value="{hotline}" selected>' in shown.text
-    csrf = await form_token(client, new, sup)
-    r = await client.post(new, data=_script_form(csrf, hotline), headers=cookie(sup))
+    r = await new.post(_script_form(hotline))
     assert r.status_code == 303, r.text
     async with database.system_session() as s:
         row = (
@@ -127,16 +126,14 @@ async def test_given_the_script_form_when_a_branching_script_posted_then_stored_
 async def test_given_branches_to_missing_steps_when_saved_then_each_named_at_its_field_none_saved(
     client: httpx.AsyncClient, world: World, database: Database
 ) -> None:
-    a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    new = f"/t/{a.tenant_id}/admin/scripts/new"
-    csrf = await form_token(client, new, sup)
+    a = world.a
+    new = await supervisor_form(client, world, "scripts/new")
     before = await _script_count(database)
     bad = _script_form(
-        csrf,
         a.ids["hotlines"],
         **{"step-0-answer-1-next": "nowhere", "step-1-answer-0-next": "elsewhere"},
     )
-    r = await client.post(new, data=bad, headers=cookie(sup))
+    r = await new.post(bad)
     assert r.status_code == 422
     assert "nowhere" in field_error(r.text, "step-0-answer-1-next")
     assert "elsewhere" in field_error(r.text, "step-1-answer-0-next")
@@ -147,39 +144,27 @@ async def test_given_branches_to_missing_steps_when_saved_then_each_named_at_its
         in r.text
     )
     assert 'aria-invalid="true"' in r.text
-    r = await client.post(
-        new,
-        data={**_script_form(csrf, a.ids["hotlines"]), "start_step": "begin"},
-        headers=cookie(sup),
-    )
+    r = await new.post({**_script_form(a.ids["hotlines"]), "start_step": "begin"})
     assert r.status_code == 422
     assert "begin" in field_error(r.text, "start_step")
     # ids the schema refuses, and an id used twice, are shown at the step's id
-    r = await client.post(
-        new,
-        data=_script_form(
-            csrf, a.ids["hotlines"], **{"step-1-id": "Order Step", "step-2-id": "greet"}
-        ),
-        headers=cookie(sup),
+    r = await new.post(
+        _script_form(a.ids["hotlines"], **{"step-1-id": "Order Step", "step-2-id": "greet"})
     )
     assert r.status_code == 422
     assert "pattern" in field_error(r.text, "step-1-id")
     assert "уже есть" in field_error(r.text, "step-2-id")
     # the same holds when editing: the stored script is left as it was
-    edit = f"/t/{a.tenant_id}/admin/scripts/{a.ids['scripts']}"
-    csrf = await form_token(client, edit, sup)
-    r = await client.post(
-        edit,
-        data={
-            "csrf": csrf,
+    edit = await supervisor_form(client, world, f"scripts/{a.ids['scripts']}")
+    r = await edit.post(
+        {
             "name": "Greeting",
             "start_step": "hello",
             "step-0-id": "hello",
             "step-0-text": "Hi",
             "step-0-answer-0-label": "Next",
             "step-0-answer-0-next": "gone",
-        },
-        headers=cookie(sup),
+        }
     )
     assert r.status_code == 422
     assert "gone" in field_error(r.text, "step-0-answer-0-next")
@@ -193,11 +178,9 @@ async def test_given_branches_to_missing_steps_when_saved_then_each_named_at_its
 async def test_given_a_script_when_edited_with_a_new_step_then_saved_and_more_rows_save_nothing(
     client: httpx.AsyncClient, world: World, database: Database
 ) -> None:
-    a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    edit = f"/t/{a.tenant_id}/admin/scripts/{a.ids['scripts']}"
-    csrf = await form_token(client, edit, sup)
+    a = world.a
+    edit = await supervisor_form(client, world, f"scripts/{a.ids['scripts']}")
     form = {
-        "csrf": csrf,
         "name": "Приветствие",
         "start_step": "hello",
         "step-0-id": "hello",
@@ -209,13 +192,13 @@ async def test_given_a_script_when_edited_with_a_new_step_then_saved_and_more_ro
         "step-2-id": "",  # the blank step the page offers
         "step-2-text": "",
     }
-    more = await client.post(edit, data={**form, "more": "1"}, headers=cookie(sup))
+    more = await edit.post({**form, "more": "1"})
     assert more.status_code == 200
     assert 'name="step-2-id"' in more.text and 'name="step-3-id"' in more.text
     async with database.system_session() as s:
         row = await s.get(m.Script, a.ids["scripts"])
         assert row is not None and row.name == "Greeting"  # "add a step" saved nothing
-    r = await client.post(edit, data=form, headers=cookie(sup))
+    r = await edit.post(form)
     assert r.status_code == 303, r.text
     async with database.system_session() as s:
         row = await s.get(m.Script, a.ids["scripts"])
@@ -231,13 +214,12 @@ async def test_given_a_script_when_deleted_then_gone_and_audited_and_a_forged_po
     client: httpx.AsyncClient, world: World, database: Database
 ) -> None:
     a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    edit = f"/t/{a.tenant_id}/admin/scripts/{a.ids['scripts']}"
-    csrf = await form_token(client, edit, sup)
-    delete = f"{edit}/delete"
-    assert f'action="{delete}"' in (await client.get(edit, headers=cookie(sup))).text
-    forged = await client.post(delete, data={"csrf": "0" * 64}, headers=cookie(sup))
+    edit = await supervisor_form(client, world, f"scripts/{a.ids['scripts']}")
+    delete = f"{edit.url}/delete"
+    assert f'action="{delete}"' in (await client.get(edit.url, headers=cookie(sup))).text
+    forged = await edit.post({"csrf": "0" * 64}, url=delete)
     assert forged.status_code == 403
-    r = await client.post(delete, data={"csrf": csrf}, headers=cookie(sup))
+    r = await edit.post({}, url=delete)
     assert r.status_code == 303
     assert r.headers["location"] == (
         f"/t/{a.tenant_id}/admin/scripts?deleted={a.ids['scripts']}&hotline_id={a.ids['hotlines']}"
@@ -267,16 +249,13 @@ async def test_given_roles_and_tenants_when_using_the_editors_then_only_editors_
     own = "Greeting" if section == "scripts" else "Returns"
     assert own in listed.text
     assert f'data-id="{b.ids[key]}"' not in listed.text
-    csrf = await form_token(client, f"/t/{a.tenant_id}/admin/{section}/new", sup)
+    new = await supervisor_form(client, world, f"{section}/new")
     for token in (a.tokens[Role.OPERATOR], a.tokens[Role.CLIENT]):
         for path in ("", "/new", f"/{a.ids[key]}"):
             r = await client.get(f"/t/{a.tenant_id}/admin/{section}{path}", headers=cookie(token))
             assert r.status_code == 403, (token, path)
-        r = await client.post(
-            f"/t/{a.tenant_id}/admin/{section}/{a.ids[key]}/delete",
-            data={"csrf": csrf},
-            headers=cookie(token),
-        )
+        delete = f"/t/{a.tenant_id}/admin/{section}/{a.ids[key]}/delete"
+        r = await new.post({}, url=delete, token=token)
         assert r.status_code == 403, token
     # another tenant's pages are refused; its rows under our path are not there
     assert (
@@ -284,26 +263,19 @@ async def test_given_roles_and_tenants_when_using_the_editors_then_only_editors_
     ).status_code == 403
     foreign = f"/t/{a.tenant_id}/admin/{section}/{b.ids[key]}"
     assert (await client.get(foreign, headers=cookie(sup))).status_code == 404
-    r = await client.post(f"{foreign}/delete", data={"csrf": csrf}, headers=cookie(sup))
+    r = await new.post({}, url=f"{foreign}/delete")
     assert r.status_code == 404
-    r = await client.post(
-        foreign, data={"csrf": csrf, "name": "x", "title": "x"}, headers=cookie(sup)
-    )
+    r = await new.post({"name": "x", "title": "x"}, url=foreign)
     assert r.status_code == 404
-    r = await client.post(
-        f"/t/{b.tenant_id}/admin/{section}/{b.ids[key]}/delete",
-        data={"csrf": csrf},
-        headers=cookie(sup),
-    )
+    r = await new.post({}, url=f"/t/{b.tenant_id}/admin/{section}/{b.ids[key]}/delete")
     assert r.status_code == 403
     # a hotline of the other tenant cannot be chosen by editing the form
-    new = f"/t/{a.tenant_id}/admin/{section}/new"
     body = (
-        _script_form(csrf, b.ids["hotlines"])
+        _script_form(b.ids["hotlines"])
         if section == "scripts"
-        else {"csrf": csrf, "hotline_id": str(b.ids["hotlines"]), "title": "Чужая", "body": "x"}
+        else {"hotline_id": str(b.ids["hotlines"]), "title": "Чужая", "body": "x"}
     )
-    r = await client.post(new, data=body, headers=cookie(sup))
+    r = await new.post(body)
     assert r.status_code == 422
     assert "no hotline" in field_error(r.text, "hotline_id")
     model = m.Script if section == "scripts" else m.KbArticle
@@ -323,20 +295,16 @@ async def test_given_the_kb_form_when_an_article_is_created_edited_and_deleted_t
     client: httpx.AsyncClient, world: World, database: Database
 ) -> None:
     a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    new = f"/t/{a.tenant_id}/admin/kb/new"
-    csrf = await form_token(client, new, sup)
+    new = await supervisor_form(client, world, "kb/new")
     body = "Возврат в течение 14 дней.\n\nНужен чек."
-    r = await client.post(
-        new,
-        data={
-            "csrf": csrf,
+    r = await new.post(
+        {
             "hotline_id": str(a.ids["hotlines"]),
             "title": "Возврат товара",
             "body": body,
             "language": "ru",
             "tags": "возврат, чек\nсроки",
-        },
-        headers=cookie(sup),
+        }
     )
     assert r.status_code == 303, r.text
     async with database.system_session() as s:
@@ -365,16 +333,8 @@ async def test_given_the_kb_form_when_an_article_is_created_edited_and_deleted_t
     edit = f"/t/{a.tenant_id}/admin/kb/{row.id}"
     shown = await client.get(edit, headers=cookie(sup))
     assert "Нужен чек." in shown.text and 'class="long"' in shown.text
-    r = await client.post(
-        edit,
-        data={
-            "csrf": csrf,
-            "title": "Returns",
-            "body": "Within 14 days.",
-            "language": "en",
-            "tags": "",
-        },
-        headers=cookie(sup),
+    r = await new.post(
+        {"title": "Returns", "body": "Within 14 days.", "language": "en", "tags": ""}, url=edit
     )
     assert r.status_code == 303, r.text
     async with database.system_session() as s:
@@ -386,7 +346,7 @@ async def test_given_the_kb_form_when_an_article_is_created_edited_and_deleted_t
             "en",
             [],
         )
-    r = await client.post(f"{edit}/delete", data={"csrf": csrf}, headers=cookie(sup))
+    r = await new.post({}, url=f"{edit}/delete")
     assert r.status_code == 303
     async with database.system_session() as s:
         assert await s.get(m.KbArticle, row.id) is None
@@ -403,20 +363,15 @@ async def test_given_the_kb_form_when_an_article_is_created_edited_and_deleted_t
 async def test_given_bad_kb_input_when_posted_then_errors_next_to_fields_and_nothing_stored(
     client: httpx.AsyncClient, world: World, database: Database
 ) -> None:
-    a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    new = f"/t/{a.tenant_id}/admin/kb/new"
-    csrf = await form_token(client, new, sup)
-    r = await client.post(
-        new,
-        data={
-            "csrf": csrf,
-            "hotline_id": str(a.ids["hotlines"]),
+    new = await supervisor_form(client, world, "kb/new")
+    r = await new.post(
+        {
+            "hotline_id": str(world.a.ids["hotlines"]),
             "title": "",
             "body": "Текст",
             "language": "de",
             "tags": "x" * 65,
-        },
-        headers=cookie(sup),
+        }
     )
     assert r.status_code == 422
     assert field_error(r.text, "title")
@@ -470,6 +425,30 @@ def _prompt_file(settings: Settings, hotline_id: int, name: str = "greeting") ->
     return prompts_api.upload_path(settings.data_dir, hotline_id, "ru", name)
 
 
+async def _prompts_form(client: httpx.AsyncClient, world: World) -> Form:
+    """Tenant A's supervisor on the prompts page of its hotline."""
+    return await supervisor_form(client, world, f"hotlines/{world.a.ids['hotlines']}/prompts")
+
+
+async def _post_prompt(
+    form: Form,
+    content: bytes | None = None,
+    *,
+    filename: str = "g.wav",
+    url: str | None = None,
+    token: str | None = None,
+    **fields: str,
+) -> httpx.Response:
+    """An upload on the prompts page: ``content`` (a short tone by default) as the Russian
+    greeting unless ``fields`` say otherwise; ``url`` and ``token`` as in :meth:`Form.post`."""
+    return await form.post(
+        {"name": "greeting", "language": "ru"} | fields,
+        url=url,
+        token=token,
+        files={"file": (filename, wav_bytes() if content is None else content, "audio/wav")},
+    )
+
+
 async def _upload_page(
     client: httpx.AsyncClient,
     world: World,
@@ -477,15 +456,8 @@ async def _upload_page(
     filename: str = "greeting.wav",
     name: str = "greeting",
 ) -> httpx.Response:
-    a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    path = f"/t/{a.tenant_id}/admin/hotlines/{a.ids['hotlines']}/prompts"
-    csrf = await form_token(client, path, sup)
-    return await client.post(
-        path,
-        data={"csrf": csrf, "name": name, "language": "ru"},
-        files={"file": (filename, content, "audio/wav")},
-        headers=cookie(sup),
-    )
+    form = await _prompts_form(client, world)
+    return await _post_prompt(form, content, filename=filename, name=name)
 
 
 def _leftovers(target: Path) -> list[str]:
@@ -583,21 +555,12 @@ async def test_given_a_file_over_the_limit_when_uploaded_then_413_and_the_old_pr
 async def test_given_no_file_or_an_unknown_name_when_posted_then_errors_next_to_the_fields(
     client: httpx.AsyncClient, world: World, settings: Settings
 ) -> None:
-    a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    path = f"/t/{a.tenant_id}/admin/hotlines/{a.ids['hotlines']}/prompts"
-    csrf = await form_token(client, path, sup)
-    r = await client.post(
-        path, data={"csrf": csrf, "name": "../../etc", "language": "ru"}, headers=cookie(sup)
-    )
+    form = await _prompts_form(client, world)
+    r = await form.post({"name": "../../etc", "language": "ru"})
     assert r.status_code == 422
     assert field_error(r.text, "name") == "Выберите сообщение из списка"
     assert field_error(r.text, "file") == "Выберите файл"
-    forged = await client.post(
-        path,
-        data={"csrf": "0" * 64, "name": "greeting", "language": "ru"},
-        files={"file": ("g.wav", wav_bytes(), "audio/wav")},
-        headers=cookie(sup),
-    )
+    forged = await _post_prompt(form, csrf="0" * 64)
     assert forged.status_code == 403
     assert not (settings.data_dir / "prompts").exists()
 
@@ -689,27 +652,17 @@ async def test_given_roles_and_tenants_when_opening_the_prompts_page_then_only_o
     tab = await client.get(f"/t/{a.tenant_id}/admin/prompts", headers=cookie(sup))
     assert tab.status_code == 303
     assert tab.headers["location"] == f"/t/{a.tenant_id}/admin/hotlines/{a.ids['hotlines']}/prompts"
-    page = f"/t/{a.tenant_id}/admin/hotlines/{a.ids['hotlines']}/prompts"
-    csrf = await form_token(client, page, sup)
+    form = await _prompts_form(client, world)
+    page = form.url
     for token in (a.tokens[Role.OPERATOR], a.tokens[Role.CLIENT]):
         assert (await client.get(page, headers=cookie(token))).status_code == 403
-        r = await client.post(
-            page,
-            data={"csrf": csrf, "name": "greeting", "language": "ru"},
-            files={"file": ("g.wav", wav_bytes(), "audio/wav")},
-            headers=cookie(token),
-        )
+        r = await _post_prompt(form, token=token)
         assert r.status_code == 403
     other = f"/t/{b.tenant_id}/admin/hotlines/{b.ids['hotlines']}/prompts"
     assert (await client.get(other, headers=cookie(sup))).status_code == 403
     under_ours = f"/t/{a.tenant_id}/admin/hotlines/{b.ids['hotlines']}/prompts"
     assert (await client.get(under_ours, headers=cookie(sup))).status_code == 404
-    r = await client.post(
-        under_ours,
-        data={"csrf": csrf, "name": "greeting", "language": "ru"},
-        files={"file": ("g.wav", wav_bytes(), "audio/wav")},
-        headers=cookie(sup),
-    )
+    r = await _post_prompt(form, url=under_ours)
     assert r.status_code == 404
     assert not _prompt_file(settings, b.ids["hotlines"]).exists()
     english = await client.get(f"{page}?language=en", headers=cookie(sup))

@@ -28,7 +28,7 @@ from hotline.store import models as m
 from hotline.store.db import Database
 from tests.integration.test_demo_server import free_port
 from tests.integration.test_desktop_extras import csrf
-from tests.integration.world import NOW, World, auth
+from tests.integration.world import NOW, TenantWorld, World, auth
 
 #: the pages' clock: 15:00 in Moscow, so "today" began at 21:00 UTC the day before
 CLOCK = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -456,6 +456,21 @@ async def test_given_todays_calls_when_asking_own_kpis_then_hand_computed_figure
     assert sup.status_code == 403
 
 
+async def _save_talking_as_a_sale(
+    client: httpx.AsyncClient, world: World, ids: dict[str, int]
+) -> httpx.Response:
+    """The operator's desktop saves the :func:`_kpi_day` call still talking as a sale."""
+    return await client.post(
+        "/desktop/wrapup",
+        json={
+            "interaction_id": ids["talking"],
+            "topic_id": ids["topic"],
+            "outcome_id": ids["sale_outcome"],
+        },
+        headers=csrf(world.a.tokens[Role.OPERATOR]),
+    )
+
+
 async def test_given_a_wrap_up_saved_as_a_sale_when_answered_then_the_figures_follow(
     client: httpx.AsyncClient,
     world: World,
@@ -464,28 +479,12 @@ async def test_given_a_wrap_up_saved_as_a_sale_when_answered_then_the_figures_fo
     password_hash: str,
 ) -> None:
     ids = await _kpi_day(database, world, password_hash)
-    r = await client.post(
-        "/desktop/wrapup",
-        json={
-            "interaction_id": ids["talking"],
-            "topic_id": ids["topic"],
-            "outcome_id": ids["sale_outcome"],
-        },
-        headers=csrf(world.a.tokens[Role.OPERATOR]),
-    )
+    r = await _save_talking_as_a_sale(client, world, ids)
     assert r.status_code == 200, r.text
     kpis = r.json()["kpis"]
     assert (kpis["sales"], kpis["leads"], kpis["answered"], kpis["handled"]) == (2, 1, 4, 3)
     # the same sale saved again is one sale: an interaction counts once
-    again = await client.post(
-        "/desktop/wrapup",
-        json={
-            "interaction_id": ids["talking"],
-            "topic_id": ids["topic"],
-            "outcome_id": ids["sale_outcome"],
-        },
-        headers=csrf(world.a.tokens[Role.OPERATOR]),
-    )
+    again = await _save_talking_as_a_sale(client, world, ids)
     assert again.json()["kpis"]["sales"] == 2
 
 
@@ -544,39 +543,31 @@ def inbox(settings: Settings) -> Iterator[Inbox]:
         controller.stop()
 
 
+def _template(side: TenantWorld, name: str, subject: str, body: str, **kw: Any) -> m.OfferTemplate:
+    """An offer template on ``side``'s hotline."""
+    return m.OfferTemplate(
+        tenant_id=side.tenant_id,
+        hotline_id=side.ids["hotlines"],
+        name=name,
+        subject=subject,
+        body=body,
+        **kw,
+    )
+
+
 async def _templates(db: Database, world: World) -> dict[str, int]:
     async with db.system_session() as s:
         rows = {
-            "ru": m.OfferTemplate(
-                tenant_id=world.a.tenant_id,
-                hotline_id=world.a.ids["hotlines"],
-                name="Скидка",
+            "ru": _template(
+                world.a,
+                "Скидка",
+                "{company}: скидка для {name}",
+                "Здравствуйте, {name}!\nВаша скидка 10 %. {{промокод}}\n{operator}",
                 language="ru",
-                subject="{company}: скидка для {name}",
-                body="Здравствуйте, {name}!\nВаша скидка 10 %. {{промокод}}\n{operator}",
             ),
-            "other": m.OfferTemplate(
-                tenant_id=world.b.tenant_id,
-                hotline_id=world.b.ids["hotlines"],
-                name="B",
-                subject="B",
-                body="B",
-            ),
-            "inactive": m.OfferTemplate(
-                tenant_id=world.a.tenant_id,
-                hotline_id=world.a.ids["hotlines"],
-                name="Old",
-                subject="Old",
-                body="Old",
-                active=False,
-            ),
-            "broken": m.OfferTemplate(
-                tenant_id=world.a.tenant_id,
-                hotline_id=world.a.ids["hotlines"],
-                name="Broken",
-                subject="Hi {name.__class__}",
-                body="x",
-            ),
+            "other": _template(world.b, "B", "B", "B"),
+            "inactive": _template(world.a, "Old", "Old", "Old", active=False),
+            "broken": _template(world.a, "Broken", "Hi {name.__class__}", "x"),
         }
         s.add_all(rows.values())
         await s.execute(

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from hotline.core.model import AfterHoursAction, Role
 from hotline.store import models as m
 from hotline.store.db import Database
-from tests.integration.test_admin_pages import cookie, field_error, form_token
+from tests.integration.page_helpers import supervisor_form
+from tests.integration.test_admin_pages import cookie, field_error
 from tests.integration.world import NOW, World, auth
 
 URL = "/api/v1/offer-templates"
@@ -214,13 +215,11 @@ async def test_given_the_offers_page_when_a_template_is_created_edited_and_delet
     client: httpx.AsyncClient, world: World, database: Database
 ) -> None:
     a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    new = f"/t/{a.tenant_id}/admin/offers/new"
-    page = await client.get(f"{new}?hotline_id={a.ids['hotlines']}", headers=cookie(sup))
+    new = await supervisor_form(client, world, "offers/new")
+    page = await client.get(f"{new.url}?hotline_id={a.ids['hotlines']}", headers=cookie(sup))
     assert page.status_code == 200
     assert "{name} — имя контакта" in page.text and "Текст письма" in page.text
-    csrf = await form_token(client, new, sup)
     form = {
-        "csrf": csrf,
         "hotline_id": str(a.ids["hotlines"]),
         "name": "Скидка",
         "language": "ru",
@@ -228,7 +227,7 @@ async def test_given_the_offers_page_when_a_template_is_created_edited_and_delet
         "body": BODY.replace("\n", "\r\n"),  # as browsers send a textarea
         "active": "on",
     }
-    r = await client.post(new, data=form, headers=cookie(sup))
+    r = await new.post(form)
     assert r.status_code == 303, r.text
     (row,) = await _rows(database)
     assert (row.tenant_id, row.hotline_id, row.subject, row.body, row.active) == (
@@ -248,8 +247,8 @@ async def test_given_the_offers_page_when_a_template_is_created_edited_and_delet
     edit = f"/t/{a.tenant_id}/admin/offers/{row.id}"
     shown = await client.get(edit, headers=cookie(sup))
     assert "Ваш промокод {{NEW10}}." in shown.text
-    changed = {"csrf": csrf, "name": "Discount", "language": "en", "subject": "Hello {name}"}
-    r = await client.post(edit, data=changed | {"body": "Dear {name},"}, headers=cookie(sup))
+    changed = {"name": "Discount", "language": "en", "subject": "Hello {name}"}
+    r = await new.post(changed | {"body": "Dear {name},"}, url=edit)
     assert r.status_code == 303, r.text
     (row,) = await _rows(database)
     assert (row.name, row.language, row.subject, row.body, row.active) == (
@@ -259,7 +258,7 @@ async def test_given_the_offers_page_when_a_template_is_created_edited_and_delet
         "Dear {name},",
         False,  # the box left unticked
     )
-    r = await client.post(f"{edit}/delete", data={"csrf": csrf}, headers=cookie(sup))
+    r = await new.post({}, url=f"{edit}/delete")
     assert r.status_code == 303
     assert await _rows(database) == []
     assert [action for action, _ in await _audit(database)] == ["create", "update", "delete"]
@@ -269,17 +268,15 @@ async def test_given_an_unknown_placeholder_on_the_page_when_saved_then_named_at
     client: httpx.AsyncClient, world: World, database: Database
 ) -> None:
     a, sup = world.a, world.a.tokens[Role.SUPERVISOR]
-    new = f"/t/{a.tenant_id}/admin/offers/new"
-    csrf = await form_token(client, new, sup)
+    new = await supervisor_form(client, world, "offers/new")
     form = {
-        "csrf": csrf,
         "hotline_id": str(a.ids["hotlines"]),
         "name": "Скидка",
         "language": "ru",
         "subject": "Скидка для {client}",
         "body": "{name.__init__.__globals__}",
     }
-    r = await client.post(new, data=form, headers=cookie(sup))
+    r = await new.post(form)
     assert r.status_code == 422
     assert field_error(r.text, "subject").startswith("{client}: not a placeholder (allowed: ")
     assert "{name.__init__.__globals__}: not a placeholder" in field_error(r.text, "body")
@@ -288,7 +285,7 @@ async def test_given_an_unknown_placeholder_on_the_page_when_saved_then_named_at
     # emptied on edit: an error, not "leave it as it was"
     r = await client.post(URL, json=_body(a.ids["hotlines"]), headers=auth(sup))
     edit = f"/t/{a.tenant_id}/admin/offers/{r.json()['id']}"
-    r = await client.post(edit, data=form | {"subject": "Hi", "body": ""}, headers=cookie(sup))
+    r = await new.post(form | {"subject": "Hi", "body": ""}, url=edit)
     assert r.status_code == 422
     assert "must not be empty" in field_error(r.text, "body")
     (row,) = await _rows(database)

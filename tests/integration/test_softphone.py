@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fractions
 import io
+import subprocess
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from tests.integration.test_sip_calls import (
     types,
     ulaw_decode,
 )
+from tests.integration.world import auth
 
 pytestmark = pytest.mark.slow
 
@@ -94,19 +97,25 @@ class FakeBrowser:
             for out in resampler.resample(frame):
                 self.heard.append(out.to_ndarray().reshape(-1))
 
-    async def connect(self, pbx: Pbx, token: str) -> dict[str, Any]:
+    async def connect(self, pbx: Pbx, token: str, *, auto_answer: bool = False) -> dict[str, Any]:
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        offer = {"type": "offer", "sdp": self.pc.localDescription.sdp}
+        offer = {"type": "offer", "sdp": self.pc.localDescription.sdp, "auto_answer": auto_answer}
         response = await asyncio.to_thread(
             pbx.http.post,
             "/api/v1/softphone",
             json=offer,
-            headers={"Authorization": f"Bearer {token}"},
+            headers=auth(token),
         )
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         return answer
+
+    async def hears(self, what: str, frames: int = 100) -> np.ndarray:
+        """The next ``frames`` 20 ms frames the browser hears, less the first 25 (jitter)."""
+        start = len(self.heard)
+        await until(lambda: len(self.heard) - start >= frames, what)
+        return np.concatenate(self.heard[start + 25 :])
 
     async def close(self) -> None:
         await self.pc.close()
@@ -177,19 +186,25 @@ def drain(sink: RtpSink) -> None:
         sink.sock.setblocking(True)
 
 
-async def offered(pbx: Pbx, caller: str) -> int:
-    iid, _ = await asyncio.to_thread(
-        pbx.wait_for_interaction, caller, lambda ev: "offered" in types(ev), WEB_LINE["id"]
-    )
-    return iid
+async def caller_hears(sink: RtpSink) -> np.ndarray:
+    """What the caller's socket gets once its backlog is drained: 100 packets, less the
+    first 25 (jitter), decoded."""
+    drain(sink)
+    await asyncio.to_thread(sink.collect, lambda: len(sink.packets) >= 100, WAIT_S)
+    return ulaw_decode(b"".join(p.payload for _, p in sink.packets[25:]))
 
 
-def wrapped_up(events: list[dict[str, Any]]) -> bool:
-    return "wrap_up_started" in types(events)
+Log = list[dict[str, Any]]
 
 
-def abandoned(events: list[dict[str, Any]]) -> bool:
-    return "abandoned" in types(events)
+def logged(kind: str) -> Callable[[Log], bool]:
+    """A log that has an event of ``kind``."""
+    return lambda events: kind in types(events)
+
+
+async def log_until(pbx: Pbx, caller: str, done: Callable[[Log], bool]) -> tuple[int, Log]:
+    """The caller's latest interaction on the web line once its log satisfies ``done``."""
+    return await asyncio.to_thread(pbx.wait_for_interaction, caller, done, WEB_LINE["id"])
 
 
 def status(pbx: Pbx, login: str) -> dict[str, Any]:
@@ -197,143 +212,123 @@ def status(pbx: Pbx, login: str) -> dict[str, Any]:
     return result
 
 
+@contextlib.asynccontextmanager
+async def connected_browser(
+    pbx: Pbx, login: str = "op_web", *, hz: float = 1000.0, auto_answer: bool = False
+) -> AsyncIterator[FakeBrowser]:
+    """A browser phone of ``login`` (saying ``hz``), connected (ICE + DTLS); closed after."""
+    browser = FakeBrowser(hz)
+    try:
+        await browser.connect(pbx, pbx.tokens[login], auto_answer=auto_answer)
+        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
+        yield browser
+    finally:
+        await browser.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class OnCall:
+    """``op_web``'s browser phone and the SIPp caller ringing the web line, with its ear."""
+
+    browser: FakeBrowser
+    caller: subprocess.Popen[str]
+    sink: RtpSink
+
+
+@contextlib.asynccontextmanager
+async def on_call(
+    pbx: Pbx,
+    tmp_path: Path,
+    caller_number: str,
+    *,
+    talk_ms: int | None = None,
+    auto_answer: bool = False,
+    seconds: float = 20.0,
+) -> AsyncIterator[OnCall]:
+    """``op_web`` ready on a connected browser phone, and ``caller_number`` dialling the web
+    line with a 440 Hz voice of ``seconds`` (``talk_ms`` None: it waits for the hotline's
+    BYE).  After: ``op_web`` offline, the caller killed, its socket and the browser closed."""
+    async with connected_browser(pbx, auto_answer=auto_answer) as browser:
+        caller = sink = None
+        try:
+            pbx.set_state("op_web", "ready")
+            sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, seconds)
+            caller, sink = call(
+                pbx, tmp_path / "caller", NUMBER, caller_number, tmp_path / "voice.pcap",
+                before_ms=0, talk_ms=talk_ms,
+            )  # fmt: skip
+            yield OnCall(browser, caller, sink)
+        finally:
+            pbx.set_state("op_web", "offline")
+            if caller is not None:
+                _kill(caller)
+            if sink is not None:
+                sink.close()
+
+
 async def test_given_a_softphone_when_a_call_is_answered_then_each_side_hears_the_other(
     pbx: Pbx, tmp_path: Path
 ) -> None:
     pbx.set_state("op_web", "offline")
-    browser = FakeBrowser()
-    caller = sink = None
-    try:
-        await browser.connect(pbx, pbx.tokens["op_web"])
-        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
-        pbx.set_state("op_web", "ready")
-        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
-        caller, sink = call(
-            pbx, tmp_path / "caller", NUMBER, "79990001001", tmp_path / "voice.pcap",
-            before_ms=0, talk_ms=None,
-        )  # fmt: skip
-        iid = await offered(pbx, "79990001001")
+    async with on_call(pbx, tmp_path, "79990001001") as talk:
+        iid, _ = await log_until(pbx, "79990001001", logged("offered"))
         assert status(pbx, "op_web")["in_call"] is False  # ringing: not yet bridged
         # another operator may not answer it; the right one may
         other = pbx.http.post(
             f"/api/v1/calls/{iid}/answer",
-            headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
+            headers=auth(pbx.tokens["op_other"]),
         )
         assert other.status_code == 403, other.text
         assert pbx.api("POST", f"/calls/{iid}/answer", pbx.tokens["op_web"])["done"] is True
-        heard_before = len(browser.heard)
-        drain(sink)
 
         # operator -> caller: the caller's socket gets the operator's 1 kHz
-        await asyncio.to_thread(sink.collect, lambda: len(sink.packets) >= 100, WAIT_S)
-        payload = b"".join(p.payload for _, p in sink.packets[25:])  # past the first jitter
-        assert abs(dominant_hz(ulaw_decode(payload)) - 1000) < 20
+        assert abs(dominant_hz(await caller_hears(talk.sink)) - 1000) < 20
         # caller -> operator: the browser hears the caller's 440 Hz
-        await until(lambda: len(browser.heard) - heard_before >= 100, "audio in the browser")
-        tail = np.concatenate(browser.heard[heard_before + 25 :])
-        assert abs(dominant_hz(tail) - 440) < 10
+        assert abs(dominant_hz(await talk.browser.hears("audio in the browser")) - 440) < 10
         live = status(pbx, "op_web")
         assert live["in_call"] is True and live["packets_from_leg"] >= 100, live
 
         # the operator hangs up: the caller gets BYE, the phone stays connected, idle
         assert pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])["done"] is True
-        await asyncio.to_thread(_finish, caller, "caller (the operator hung up)")
+        await asyncio.to_thread(_finish, talk.caller, "caller (the operator hung up)")
         assert status(pbx, "op_web")["in_call"] is False
-        _, events = await asyncio.to_thread(
-            pbx.wait_for_interaction,
-            "79990001001",
-            lambda ev: "wrap_up_started" in types(ev),
-            WEB_LINE["id"],
-        )
+        _, events = await log_until(pbx, "79990001001", logged("wrap_up_started"))
         answered = next(e for e in events if e["type"] == "answered")
         assert answered["data"]["operator_id"] == pbx.operators["op_web"]
-    finally:
-        pbx.set_state("op_web", "offline")
-        if caller is not None:
-            _kill(caller)
-        if sink is not None:
-            sink.close()
-        await browser.close()
 
 
 async def test_given_a_ringing_softphone_when_declined_then_the_caller_keeps_waiting(
     pbx: Pbx, tmp_path: Path
 ) -> None:
-    browser = FakeBrowser()
-    caller = sink = None
-    try:
-        await browser.connect(pbx, pbx.tokens["op_web"])
-        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
-        pbx.set_state("op_web", "ready")
-        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 4.0)
-        caller, sink = call(
-            pbx, tmp_path / "caller", NUMBER, "79990001002", tmp_path / "voice.pcap",
-            before_ms=0, talk_ms=6000,
-        )  # fmt: skip
-        iid = await offered(pbx, "79990001002")
+    async with on_call(pbx, tmp_path, "79990001002", talk_ms=6000, seconds=4.0) as talk:
+        iid, _ = await log_until(pbx, "79990001002", logged("offered"))
         assert pbx.api("POST", f"/calls/{iid}/decline", pbx.tokens["op_web"])["done"] is True
         # the call is no longer offered to them; they go not ready (as on a missed offer),
         # so routing does not ring them again at once
         again = pbx.http.post(
             f"/api/v1/calls/{iid}/answer",
-            headers={"Authorization": f"Bearer {pbx.tokens['op_web']}"},
+            headers=auth(pbx.tokens["op_web"]),
         )
         assert again.status_code == 403, again.text
         assert pbx.api("GET", "/agent/state", pbx.tokens["op_web"])["state"] == "not_ready"
-        await asyncio.to_thread(_finish, caller, "caller who gives up after 6 s")
-        _, events = await asyncio.to_thread(
-            pbx.wait_for_interaction,
-            "79990001002",
-            lambda ev: "abandoned" in types(ev),
-            WEB_LINE["id"],
-        )
+        await asyncio.to_thread(_finish, talk.caller, "caller who gives up after 6 s")
+        _, events = await log_until(pbx, "79990001002", logged("abandoned"))
         assert "answered" not in types(events)
-    finally:
-        pbx.set_state("op_web", "offline")
-        if caller is not None:
-            _kill(caller)
-        if sink is not None:
-            sink.close()
-        await browser.close()
 
 
 async def test_given_a_softphone_in_a_call_when_switched_off_then_the_call_ends_as_a_hang_up(
     pbx: Pbx, tmp_path: Path
 ) -> None:
-    browser = FakeBrowser()
-    caller = sink = None
-    try:
-        await browser.connect(pbx, pbx.tokens["op_web"])
-        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
-        pbx.set_state("op_web", "ready")
-        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
-        caller, sink = call(
-            pbx, tmp_path / "caller", NUMBER, "79990001003", tmp_path / "voice.pcap",
-            before_ms=0, talk_ms=None,
-        )  # fmt: skip
-        iid = await offered(pbx, "79990001003")
+    async with on_call(pbx, tmp_path, "79990001003") as talk:
+        iid, _ = await log_until(pbx, "79990001003", logged("offered"))
         pbx.api("POST", f"/calls/{iid}/answer", pbx.tokens["op_web"])
         # the page is closed (or the phone switched off) mid-call: nothing is left hanging
         pbx.api("DELETE", "/softphone", pbx.tokens["op_web"])
-        await asyncio.to_thread(_finish, caller, "caller (the browser phone went away)")
-        _, events = await asyncio.to_thread(
-            pbx.wait_for_interaction,
-            "79990001003",
-            lambda ev: "wrap_up_started" in types(ev),
-            WEB_LINE["id"],
-        )
+        await asyncio.to_thread(_finish, talk.caller, "caller (the browser phone went away)")
+        _, events = await log_until(pbx, "79990001003", logged("wrap_up_started"))
         assert types(events).index("answered") < types(events).index("wrap_up_started")
-        gone = pbx.http.get(
-            "/api/v1/softphone", headers={"Authorization": f"Bearer {pbx.tokens['op_web']}"}
-        )
+        gone = pbx.http.get("/api/v1/softphone", headers=auth(pbx.tokens["op_web"]))
         assert gone.status_code == 404
-    finally:
-        pbx.set_state("op_web", "offline")
-        if caller is not None:
-            _kill(caller)
-        if sink is not None:
-            sink.close()
-        await browser.close()
 
 
 @pytest.mark.parametrize(
@@ -350,7 +345,7 @@ def test_given_a_bad_offer_when_posted_then_422_says_why_and_the_server_carries_
     response = pbx.http.post(
         "/api/v1/softphone",
         json={"type": "offer", "sdp": sdp},
-        headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
+        headers=auth(pbx.tokens["op_other"]),
     )
     assert response.status_code == 422, response.text
     assert response.json()["error_id"] == "invalid_sdp"
@@ -361,34 +356,22 @@ def test_given_a_bad_offer_when_posted_then_422_says_why_and_the_server_carries_
 def test_given_a_client_or_an_answer_when_not_offered_then_refused(pbx: Pbx) -> None:
     if "client" not in pbx.tokens:
         pbx.login("client")
-    refused = pbx.http.post(
-        "/api/v1/softphone", json={"type": "offer", "sdp": "v=0\r\nm=audio 9 x\r\n"},
-        headers={"Authorization": f"Bearer {pbx.tokens['client']}"},
-    )  # fmt: skip
-    assert refused.status_code == 403, refused.text
+    sdp = "v=0\r\nm=audio 9 x\r\n"
+    for login, path, body, expected in (
+        # a client has no softphone
+        ("client", "/api/v1/softphone", {"type": "offer", "sdp": sdp}, 403),
+        # a supervisor cannot answer calls with it: answering is for the operator offered
+        ("supervisor", "/api/v1/calls/999999/answer", None, 404),
+        # an answer is never accepted from the browser, only offers
+        ("op_other", "/api/v1/softphone", {"type": "answer", "sdp": sdp}, 422),
+        # no such live call
+        ("op_other", "/api/v1/calls/999999/answer", None, 404),
+    ):
+        refused = pbx.http.post(path, json=body, headers=auth(pbx.tokens[login]))
+        assert refused.status_code == expected, (login, path, refused.text)
     # a supervisor may have one (to listen), but only their own: status of none is 404
-    none = pbx.http.get(
-        "/api/v1/softphone", headers={"Authorization": f"Bearer {pbx.tokens['supervisor']}"}
-    )
+    none = pbx.http.get("/api/v1/softphone", headers=auth(pbx.tokens["supervisor"]))
     assert none.status_code == 404, none.text
-    # a supervisor cannot answer calls with it: answering is for the operator offered
-    answer = pbx.http.post(
-        "/api/v1/calls/999999/answer",
-        headers={"Authorization": f"Bearer {pbx.tokens['supervisor']}"},
-    )
-    assert answer.status_code == 404, answer.text
-    # an answer is never accepted from the browser, only offers
-    wrong = pbx.http.post(
-        "/api/v1/softphone", json={"type": "answer", "sdp": "v=0\r\nm=audio 9 x\r\n"},
-        headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
-    )  # fmt: skip
-    assert wrong.status_code == 422, wrong.text
-    # no such live call
-    missing = pbx.http.post(
-        "/api/v1/calls/999999/answer",
-        headers={"Authorization": f"Bearer {pbx.tokens['op_other']}"},
-    )
-    assert missing.status_code == 404, missing.text
 
 
 def level_at(samples: np.ndarray, hz: float) -> float:
@@ -401,27 +384,16 @@ def level_at(samples: np.ndarray, hz: float) -> float:
 async def test_given_a_talking_call_when_a_supervisor_listens_then_they_hear_both_and_nobody_hears_them(  # noqa: E501
     pbx: Pbx, tmp_path: Path
 ) -> None:
-    operator = FakeBrowser(1000.0)
-    supervisor = FakeBrowser(2000.0)  # what the supervisor says must reach nobody
-    caller = sink = None
-    try:
-        await operator.connect(pbx, pbx.tokens["op_web"])
-        await supervisor.connect(pbx, pbx.tokens["supervisor"])
-        await until(
-            lambda: operator.pc.connectionState == supervisor.pc.connectionState == "connected",
-            "both browsers connected",
-        )
-        pbx.set_state("op_web", "ready")
-        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
-        caller, sink = call(
-            pbx, tmp_path / "caller", NUMBER, "79990001004", tmp_path / "voice.pcap",
-            before_ms=0, talk_ms=None,
-        )  # fmt: skip
-        iid = await offered(pbx, "79990001004")
+    async with (
+        # what the supervisor says (2 kHz) must reach nobody
+        connected_browser(pbx, "supervisor", hz=2000.0) as supervisor,
+        on_call(pbx, tmp_path, "79990001004") as talk,
+    ):
+        iid, _ = await log_until(pbx, "79990001004", logged("offered"))
         # not before the call is talked; never by the operator or a client
         early = pbx.http.post(
             f"/api/v1/calls/{iid}/monitor",
-            headers={"Authorization": f"Bearer {pbx.tokens['supervisor']}"},
+            headers=auth(pbx.tokens["supervisor"]),
         )
         assert early.status_code == 409, early.text
         pbx.api("POST", f"/calls/{iid}/answer", pbx.tokens["op_web"])
@@ -430,38 +402,24 @@ async def test_given_a_talking_call_when_a_supervisor_listens_then_they_hear_bot
                 pbx.login(who)
             refused = pbx.http.post(
                 f"/api/v1/calls/{iid}/monitor",
-                headers={"Authorization": f"Bearer {pbx.tokens[who]}"},
+                headers=auth(pbx.tokens[who]),
             )
             assert refused.status_code == expected, (who, refused.text)
         assert pbx.api("POST", f"/calls/{iid}/monitor", pbx.tokens["supervisor"])["done"]
-        start = len(supervisor.heard)
-        await until(lambda: len(supervisor.heard) - start >= 150, "the monitor's audio")
-        mix = np.concatenate(supervisor.heard[start + 25 :])
+        mix = await supervisor.hears("the monitor's audio", frames=150)
         assert level_at(mix, 440) > 0.05, level_at(mix, 440)  # the caller
         assert level_at(mix, 1000) > 0.05, level_at(mix, 1000)  # the operator
         # ... and the supervisor's 2 kHz reached neither party
-        drain(sink)
-        await asyncio.to_thread(sink.collect, lambda: len(sink.packets) >= 100, WAIT_S)
-        to_caller = ulaw_decode(b"".join(p.payload for _, p in sink.packets[25:]))
+        to_caller = await caller_hears(talk.sink)
         assert level_at(to_caller, 1000) > 0.3 and level_at(to_caller, 2000) < 0.01
-        op_start = len(operator.heard)
-        await until(lambda: len(operator.heard) - op_start >= 100, "the operator's audio")
-        to_operator = np.concatenate(operator.heard[op_start + 25 :])
+        to_operator = await talk.browser.hears("the operator's audio")
         assert level_at(to_operator, 2000) < 0.01, level_at(to_operator, 2000)
 
         assert pbx.api("DELETE", f"/calls/{iid}/monitor", pbx.tokens["supervisor"])["done"]
         listening = status(pbx, "supervisor")
         assert listening["in_call"] is False
         pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])
-        await asyncio.to_thread(_finish, caller, "caller (the operator hung up)")
-    finally:
-        pbx.set_state("op_web", "offline")
-        if caller is not None:
-            _kill(caller)
-        if sink is not None:
-            sink.close()
-        await operator.close()
-        await supervisor.close()
+        await asyncio.to_thread(_finish, talk.caller, "caller (the operator hung up)")
 
 
 def test_given_an_uploaded_greeting_when_a_call_arrives_then_the_caller_hears_the_upload(
@@ -503,43 +461,10 @@ def test_given_an_uploaded_greeting_when_a_call_arrives_then_the_caller_hears_th
 async def test_given_auto_answer_when_a_call_is_offered_then_it_is_bridged_without_a_click(
     pbx: Pbx, tmp_path: Path
 ) -> None:
-    browser = FakeBrowser()
-    caller = sink = None
-    try:
-        await browser.pc.setLocalDescription(await browser.pc.createOffer())
-        response = await asyncio.to_thread(
-            pbx.http.post,
-            "/api/v1/softphone",
-            json={"type": "offer", "sdp": browser.pc.localDescription.sdp, "auto_answer": True},
-            headers={"Authorization": f"Bearer {pbx.tokens['op_web']}"},
-        )
-        assert response.status_code == 200, response.text
-        answer = response.json()
-        await browser.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-        await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
+    async with on_call(pbx, tmp_path, "79990001006", auto_answer=True) as talk:
         assert status(pbx, "op_web")["auto_answer"] is True
-        pbx.set_state("op_web", "ready")
-        sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 20.0)
-        caller, sink = call(
-            pbx, tmp_path / "caller", NUMBER, "79990001006", tmp_path / "voice.pcap",
-            before_ms=0, talk_ms=None,
-        )  # fmt: skip
-        iid, events = await asyncio.to_thread(
-            pbx.wait_for_interaction,
-            "79990001006",
-            lambda ev: "answered" in types(ev),
-            WEB_LINE["id"],
-        )
+        iid, events = await log_until(pbx, "79990001006", logged("answered"))
         assert types(events).index("offered") < types(events).index("answered")
-        start = len(browser.heard)
-        await until(lambda: len(browser.heard) - start >= 100, "audio in the browser")
-        assert abs(dominant_hz(np.concatenate(browser.heard[start + 25 :])) - 440) < 10
+        assert abs(dominant_hz(await talk.browser.hears("audio in the browser")) - 440) < 10
         pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])
-        await asyncio.to_thread(_finish, caller, "caller (the operator hung up)")
-    finally:
-        pbx.set_state("op_web", "offline")
-        if caller is not None:
-            _kill(caller)
-        if sink is not None:
-            sink.close()
-        await browser.close()
+        await asyncio.to_thread(_finish, talk.caller, "caller (the operator hung up)")

@@ -12,11 +12,8 @@ import asyncio
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
-from aiortc import RTCSessionDescription
 
 from tests.integration import sipmedia
 from tests.integration.test_demo_server import hotline_command
@@ -27,21 +24,21 @@ from tests.integration.test_sip_calls import (
     _free_media_port,
     _kill,
     _sipp,
-    call,
     dominant_hz,
     free_port,
     types,
-    ulaw_decode,
 )
 from tests.integration.test_softphone import (
-    NUMBER,
     WEB_LINE,
-    FakeBrowser,
-    drain,
+    caller_hears,
+    log_until,
+    logged,
+    on_call,
     softphone_server,
     status,
     until,
 )
+from tests.integration.world import auth
 
 pytestmark = pytest.mark.slow
 
@@ -112,120 +109,70 @@ def carrier(workdir: Path, answer: bool) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def log_of(pbx: Pbx, caller: str, done: Any) -> tuple[int, list[dict[str, Any]]]:
-    result: tuple[int, list[dict[str, Any]]] = pbx.wait_for_interaction(
-        caller, done, WEB_LINE["id"]
-    )
-    return result
-
-
-async def talking_call(
-    pbx: Pbx, tmp_path: Path, caller_number: str, talk_ms: int | None = None
-) -> Any:
-    """A caller (440 Hz) answered by op_web's browser phone; returns (iid, caller, sink,
-    browser)."""
-    browser = FakeBrowser()
-    await browser.pc.setLocalDescription(await browser.pc.createOffer())
-    answer = pbx.api(
-        "POST",
-        "/softphone",
-        pbx.tokens["op_web"],
-        json={"type": "offer", "sdp": browser.pc.localDescription.sdp, "auto_answer": True},
-    )
-    await browser.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    await until(lambda: browser.pc.connectionState == "connected", "ICE + DTLS")
-    pbx.set_state("op_web", "ready")
-    sipmedia.tone_pcap(tmp_path / "voice.pcap", 440, 30.0)
-    caller, sink = call(
-        pbx, tmp_path / "caller", NUMBER, caller_number, tmp_path / "voice.pcap",
-        before_ms=0, talk_ms=talk_ms,
-    )  # fmt: skip
-    iid, _ = await asyncio.to_thread(log_of, pbx, caller_number, lambda ev: "answered" in types(ev))
-    return iid, caller, sink, browser
-
-
 async def test_given_a_talking_call_when_transferred_to_an_outside_number_then_the_caller_talks_to_it(  # noqa: E501
     pbx: Pbx, tmp_path: Path
 ) -> None:
     far = carrier(tmp_path / "carrier", answer=True)
-    caller = sink = browser = None
     try:
-        iid, caller, sink, browser = await talking_call(pbx, tmp_path, "79990002001", 9000)
-        done = pbx.api(
-            "POST", f"/calls/{iid}/transfer", pbx.tokens["op_web"], json={"number": OUTSIDE}
-        )
-        assert done == {"interaction_id": iid, "done": True}
-        _, events = await asyncio.to_thread(
-            log_of, pbx, "79990002001", lambda ev: "transferred" in types(ev)
-        )
-        transferred = next(e for e in events if e["type"] == "transferred")
-        assert transferred["data"]["to"] == OUTSIDE
-        assert transferred["data"]["operator_id"] == pbx.operators["op_web"]
-        # the operator's part is over: wrap-up, the browser phone is free again
-        await asyncio.to_thread(
-            log_of, pbx, "79990002001", lambda ev: "wrap_up_started" in types(ev)
-        )
-        await until(lambda: status(pbx, "op_web")["in_call"] is False, "the phone freed")
-        # the caller hears the outside party
-        drain(sink)
-        await asyncio.to_thread(sink.collect, lambda: len(sink.packets) >= 100, 20.0)
-        heard = ulaw_decode(b"".join(p.payload for _, p in sink.packets[25:]))
-        assert abs(dominant_hz(heard) - 1500) < 20, dominant_hz(heard)
-        # the caller hangs up (BYE after 9 s): the carrier gets our BYE
-        await asyncio.to_thread(_finish, caller, "caller")
-        caller = None
-        await asyncio.to_thread(_finish, far, "carrier (the hotline's BYE when the caller left)")
+        async with on_call(
+            pbx, tmp_path, "79990002001", talk_ms=9000, auto_answer=True, seconds=30.0
+        ) as talk:
+            iid, _ = await log_until(pbx, "79990002001", logged("answered"))
+            done = pbx.api(
+                "POST", f"/calls/{iid}/transfer", pbx.tokens["op_web"], json={"number": OUTSIDE}
+            )
+            assert done == {"interaction_id": iid, "done": True}
+            _, events = await log_until(pbx, "79990002001", logged("transferred"))
+            transferred = next(e for e in events if e["type"] == "transferred")
+            assert transferred["data"]["to"] == OUTSIDE
+            assert transferred["data"]["operator_id"] == pbx.operators["op_web"]
+            # the operator's part is over: wrap-up, the browser phone is free again
+            await log_until(pbx, "79990002001", logged("wrap_up_started"))
+            await until(lambda: status(pbx, "op_web")["in_call"] is False, "the phone freed")
+            # the caller hears the outside party
+            heard = await caller_hears(talk.sink)
+            assert abs(dominant_hz(heard) - 1500) < 20, dominant_hz(heard)
+            # the caller hangs up (BYE after 9 s): the carrier gets our BYE
+            await asyncio.to_thread(_finish, talk.caller, "caller")
+            await asyncio.to_thread(
+                _finish, far, "carrier (the hotline's BYE when the caller left)"
+            )
     finally:
-        pbx.set_state("op_web", "offline")
-        for proc in (caller, far):
-            if proc is not None:
-                _kill(proc)
-        if sink is not None:
-            sink.close()
-        if browser is not None:
-            await browser.close()
+        _kill(far)
 
 
 async def test_given_a_busy_outside_number_when_transferring_then_the_caller_comes_back(
     pbx: Pbx, tmp_path: Path
 ) -> None:
     far = carrier(tmp_path / "carrier", answer=False)
-    caller = sink = browser = None
     try:
-        iid, caller, sink, browser = await talking_call(pbx, tmp_path, "79990002002")
-        headers = {"Authorization": f"Bearer {pbx.tokens['op_web']}"}
-        for body, error_id in (
-            ({"number": "call me"}, "invalid_number"),
-            ({"number": OUTSIDE, "queue_id": pbx.queues["web"]}, "validation_error"),
-            ({}, "validation_error"),
-        ):
-            bad = pbx.http.post(f"/api/v1/calls/{iid}/transfer", json=body, headers=headers)
-            assert bad.status_code == 422 and bad.json()["error_id"] == error_id, bad.text
-        pbx.api("POST", f"/calls/{iid}/transfer", pbx.tokens["op_web"], json={"number": OUTSIDE})
-        await asyncio.to_thread(_finish, far, "busy carrier")
-        _, events = await asyncio.to_thread(
-            log_of,
-            pbx,
-            "79990002002",
-            lambda ev: any(e["data"].get("transfer_failed") == "486" for e in ev),
-        )
-        kinds = types(events)
-        assert "transferred" not in kinds
-        # held while it rang, resumed when it failed: talking with the operator again
-        assert kinds.index("held") < kinds.index("resumed")
-        assert status(pbx, "op_web")["in_call"] is True
-        start = len(browser.heard)
-        await until(lambda: len(browser.heard) - start >= 100, "the caller again")
-        assert abs(dominant_hz(np.concatenate(browser.heard[start + 25 :])) - 440) < 10
-        pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])
-        await asyncio.to_thread(_finish, caller, "caller (the operator hung up)")
-        caller = None
+        async with on_call(pbx, tmp_path, "79990002002", auto_answer=True, seconds=30.0) as talk:
+            iid, _ = await log_until(pbx, "79990002002", logged("answered"))
+            headers = auth(pbx.tokens["op_web"])
+            for body, error_id in (
+                ({"number": "call me"}, "invalid_number"),
+                ({"number": OUTSIDE, "queue_id": pbx.queues["web"]}, "validation_error"),
+                ({}, "validation_error"),
+            ):
+                bad = pbx.http.post(f"/api/v1/calls/{iid}/transfer", json=body, headers=headers)
+                assert bad.status_code == 422 and bad.json()["error_id"] == error_id, bad.text
+            pbx.api(
+                "POST", f"/calls/{iid}/transfer", pbx.tokens["op_web"], json={"number": OUTSIDE}
+            )
+            await asyncio.to_thread(_finish, far, "busy carrier")
+            _, events = await log_until(
+                pbx,
+                "79990002002",
+                lambda ev: any(e["data"].get("transfer_failed") == "486" for e in ev),
+            )
+            kinds = types(events)
+            assert "transferred" not in kinds
+            # held while it rang, resumed when it failed: talking with the operator again
+            assert kinds.index("held") < kinds.index("resumed")
+            assert status(pbx, "op_web")["in_call"] is True
+            again = await talk.browser.hears("the caller again")
+            assert abs(dominant_hz(again) - 440) < 10
+            pbx.api("POST", f"/calls/{iid}/hangup", pbx.tokens["op_web"])
+            await asyncio.to_thread(_finish, talk.caller, "caller (the operator hung up)")
     finally:
-        pbx.set_state("op_web", "offline")
-        for proc in (caller, far):
-            if proc is not None:
-                _kill(proc)
-        if sink is not None:
-            sink.close()
-        if browser is not None:
-            await browser.close()
+        _kill(far)
