@@ -132,7 +132,8 @@ async def run(n: int, words: int, repeat: int, url: str | None = None) -> dict[s
                         token_hash=token_digest("bench-token"),
                         kind="api",
                         created_at=NOW,
-                        expires_at=NOW + dt.timedelta(days=1),
+                        # valid from the real now: NOW dates the data, not the token
+                        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
                     )
                 )
                 s.add_all(
