@@ -98,6 +98,7 @@ class EventLogWriter:
             top = await session.scalar(sa.select(sa.func.max(m.Interaction.id)))
         self._next_id = (top or 0) + 1
         self._task = asyncio.create_task(self._run(), name="eventlog-writer")
+        self._task.add_done_callback(_report_end)
 
     def new_interaction_id(self) -> int:
         iid = self._next_id
@@ -146,9 +147,14 @@ class EventLogWriter:
             await self._write(self._take())
             return
         while self._pending or self._writing:
+            if task.done():  # the loop died (logged): write what is left here
+                await self._write(self._take())
+                return
             self._drained.clear()
             self._wake.set()
-            await self._drained.wait()
+            # woken by the loop when drained; the timeout re-checks that it still runs
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), 1.0)
 
     _writing = False
 
@@ -253,6 +259,12 @@ class EventLogWriter:
                 await self._task
             self._task = None
         await self._write(self._take())
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    """The writer loop ends only when closed (cancelled); anything else loses lines."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("eventlog.writer_died", error=repr(task.exception()))
 
 
 def _json_safe(data: Mapping[str, object]) -> dict[str, Any]:
