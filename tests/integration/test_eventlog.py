@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -156,3 +157,38 @@ async def test_given_stored_interactions_when_a_writer_starts_then_new_ids_follo
         assert second.new_interaction_id() == max(ids) + 1
     finally:
         await second.close()
+
+
+async def test_given_a_batch_being_written_when_closed_then_close_returns(
+    database: Database,
+) -> None:
+    """close() cancels the loop just as it wakes (flush() woke it while it wrote); the
+    cancellation must end the loop, not be taken for the wake-up (asyncio.wait_for on
+    Python 3.11 returns the inner result then, and close() waited forever)."""
+    tenant, hotline = await _hotline(database)
+    writer = EventLogWriter(database, flush_interval=0.01)
+    real_write = writer._write
+    writing, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(batch: Any) -> None:
+        if batch:
+            writing.set()
+            await release.wait()
+        await real_write(batch)
+
+    writer._write = slow  # type: ignore[method-assign]
+    await writer.start()
+    iid = writer.new_interaction_id()
+    writer.start_interaction(_start(iid, tenant, hotline, T0))
+    writer.append(Log(iid, EventType.ARRIVED, T0, {"hotline_id": hotline}))
+    await writing.wait()  # the loop took the batch and writes it
+    closing = asyncio.create_task(writer.close())
+    await asyncio.sleep(0)  # close() -> flush() wakes the loop while it writes
+    release.set()
+    done, _ = await asyncio.wait([closing], timeout=10)
+    if not done:  # end the test, not the session: cancel what close() waits for
+        assert writer._task is not None
+        writer._task.cancel()
+        await closing
+    assert done, "close() waited forever on a writer loop that took its cancellation for a wake-up"
+    assert [kind for _, kind, _, _ in await _events(database, iid)] == ["arrived"]

@@ -153,8 +153,7 @@ class EventLogWriter:
             self._drained.clear()
             self._wake.set()
             # woken by the loop when drained; the timeout re-checks that it still runs
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained.wait(), 1.0)
+            await _wait(self._drained, 1.0)
 
     _writing = False
 
@@ -164,8 +163,7 @@ class EventLogWriter:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+            await _wait(self._wake, self._interval)
             self._wake.clear()
             if self._pending:
                 batch = self._take()
@@ -255,10 +253,22 @@ class EventLogWriter:
         if self._task is not None:
             await self.flush()
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # wait for the loop to end without taking its CancelledError for our own: a
+            # caller that cancels close() still gets its cancellation
+            await asyncio.wait([self._task])
             self._task = None
         await self._write(self._take())
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Wait until ``event`` is set or ``seconds`` pass, and let a cancellation
+    through.  Not ``asyncio.wait_for``: on Python 3.11 it returns the inner result when the
+    task is cancelled just as the event is set (cpython gh-86296), so ``close()`` cancelling
+    a loop that ``flush()`` had just woken was taken for a wake-up and the loop ran on,
+    while ``close()`` waited for it forever."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 def _report_end(task: asyncio.Task[None]) -> None:
