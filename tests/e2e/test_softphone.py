@@ -24,7 +24,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.conftest import CHROMIUM, NUMBER, Server, log_in, shot
 from tests.integration import sipmedia
-from tests.integration.test_sip_calls import RtpSink, _finish, _kill, call, dominant_hz, ulaw_decode
+from tests.integration.test_sip_calls import _finish, _kill, call, dominant_hz, ulaw_decode
+from tests.integration.test_softphone import drain
 
 pytestmark = pytest.mark.slow
 
@@ -64,18 +65,6 @@ def media_browser() -> Iterator[Browser]:
 def browser_stats(page: Page) -> dict[str, Any]:
     stats: dict[str, Any] = page.evaluate("() => window.hotlineSoftphone.stats()")
     return stats
-
-
-def drain(sink: RtpSink) -> None:
-    """Throw away what the caller's socket holds (music before the answer)."""
-    sink.sock.setblocking(False)
-    try:
-        while True:
-            sink.sock.recv(2048)
-    except BlockingIOError:
-        pass
-    finally:
-        sink.sock.setblocking(True)
 
 
 def rms(payload: bytes) -> float:

@@ -96,8 +96,7 @@ async def close_softphone(ctx: Ctx, principal: CallControl) -> None:
     summary="Answer a call ringing in your browser softphone",
 )
 async def answer(interaction_id: Id64, ctx: Ctx, principal: CallControl) -> Any:
-    phones = _softphones(ctx, principal)
-    _check_call(ctx, principal, interaction_id)
+    phones = _ringing_call(ctx, principal, interaction_id)
     return _done(interaction_id, phones.answer(interaction_id, principal.user_id), "answer")
 
 
@@ -107,9 +106,15 @@ async def answer(interaction_id: Id64, ctx: Ctx, principal: CallControl) -> Any:
     summary="Decline a call ringing in your browser softphone (it goes to someone else)",
 )
 async def decline(interaction_id: Id64, ctx: Ctx, principal: CallControl) -> Any:
+    phones = _ringing_call(ctx, principal, interaction_id)
+    return _done(interaction_id, phones.decline(interaction_id, principal.user_id), "decline")
+
+
+def _ringing_call(ctx: ApiContext, principal: Principal, interaction_id: int) -> SoftphoneControl:
+    """Answer and decline: the caller's softphone, on a live call they may act on."""
     phones = _softphones(ctx, principal)
     _check_call(ctx, principal, interaction_id)
-    return _done(interaction_id, phones.decline(interaction_id, principal.user_id), "decline")
+    return phones
 
 
 def _monitored_call(ctx: ApiContext, principal: Principal, interaction_id: int) -> SoftphoneControl:
